@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages Herald needs to build, run and test.
+# Idempotent: apt-get skips what is already installed. Runs as root.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build pkg-config ccache
+  libboost1.81-dev libboost-url1.81-dev libboost-json1.81-dev
+  liblmdb-dev libssl-dev libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  curl ca-certificates openssl python3
+)
+# Browser tests: Debian's Chromium driven by playwright-core from npm.
+if [ "${HERALD_WITH_BROWSER:-0}" = 1 ]; then
+  packages+=(chromium)
+  command -v node >/dev/null 2>&1 || packages+=(nodejs npm)
+fi
+
+# Benchmarks: nchan (nginx module) as the peer, gnuplot for the plot.
+if [ "${HERALD_WITH_BENCH:-0}" = 1 ]; then
+  packages+=(nginx-light libnginx-mod-nchan gnuplot-nox)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi

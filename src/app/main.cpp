@@ -1,0 +1,247 @@
+// herald: `run` starts the hub; `token` prints a signed JWT (development and tests).
+#include <condition_variable>
+#include <csignal>
+#include <mutex>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <pthread.h>
+#include <random>
+#include <sstream>
+#include <thread>
+
+#include <CLI/CLI.hpp>
+
+#include "app/token_command.hpp"
+#include "auth/authenticator.hpp"
+#include "config/config_parse.hpp"
+#include "core/logging.hpp"
+#include "http/server.hpp"
+#include "hub/hub.hpp"
+#include "transport/transport.hpp"
+
+namespace herald {
+namespace {
+
+std::string random_secret() {
+  std::random_device rd;
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string s;
+  for (int i = 0; i < 48; ++i) s.push_back(kHex[rd() % 16]);
+  return s;
+}
+
+void apply_dev_mode(Config& c) {
+  if (c.publisher.key.empty() && c.publisher.jwks_url.empty()) {
+    std::string secret = random_secret();
+    c.publisher.key = secret;
+    c.publisher.algorithm = "HS256";
+    if (c.subscriber.key.empty() && c.subscriber.jwks_url.empty()) {
+      c.subscriber.key = secret;
+      c.subscriber.algorithm = "HS256";
+    }
+  }
+  c.allow_anonymous = true;
+  if (c.cors_allowed_origins.empty()) c.cors_allowed_origins = {"*"};
+  if (c.publish_allowed_origins.empty()) c.publish_allowed_origins = {"*"};
+}
+
+void print_dev_tokens(const Config& c, unsigned short port) {
+  std::ostringstream out;
+  out << "\nHerald is running in development mode on http://localhost:" << port << "/.well-known/mercure\n";
+  if (c.publisher.algorithm.rfind("HS", 0) == 0) {
+    TokenRequest pub;
+    pub.key = c.publisher.key;
+    pub.algorithm = c.publisher.algorithm;
+    pub.has_publish = pub.has_subscribe = true;
+    pub.publish = {"*"};
+    pub.subscribe = {"*"};
+    std::string why;
+    out << "  development key (HS256): " << c.publisher.key << "\n";
+    if (auto t = make_token(pub, &why)) out << "  publisher+subscriber token: " << *t << "\n";
+    out << "  try: curl -N 'http://localhost:" << port << "/.well-known/mercure?topic=demo'\n"
+        << "  and: curl -d topic=demo -d data=hello -H \"Authorization: Bearer <token>\" http://localhost:" << port
+        << "/.well-known/mercure\n";
+  }
+  out << "  (never use --dev in production: the key changes at every start)\n\n";
+  std::cout << out.str() << std::flush;
+}
+
+/// Loads JWK Sets at start; a failure is a configuration error.
+void load_jwks(Authenticator& auth, const Config& c) {
+  for (auto role : {Role::publisher, Role::subscriber}) {
+    const std::string& url = auth.jwks_url(role);
+    if (url.empty()) continue;
+    std::string option = role == Role::publisher ? "publisher_jwks_url" : "subscriber_jwks_url";
+    std::string why;
+    auto doc = fetch_document(url, &why);
+    if (!doc) throw ConfigError("invalid " + option + ": " + why);
+    load_jwks_document(auth.keys(role), *doc,
+                       role == Role::publisher ? c.publisher.algorithm : c.subscriber.algorithm, option);
+  }
+}
+
+/// Refreshes JWK Sets periodically; a failed refresh keeps the previous keys.
+class JwksRefresher {
+ public:
+  JwksRefresher(Authenticator& auth, const Config& c) : auth_(auth), config_(c) {
+    if (auth.jwks_url(Role::publisher).empty() && auth.jwks_url(Role::subscriber).empty()) return;
+    thread_ = std::thread([this] { loop(); });
+  }
+  ~JwksRefresher() {
+    {
+      std::lock_guard lock(mutex_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  void loop() {
+    std::unique_lock lock(mutex_);
+    while (!cv_.wait_for(lock, config_.jwks_refresh_interval, [this] { return stop_; })) {
+      lock.unlock();
+      try {
+        load_jwks(auth_, config_);
+      } catch (const std::exception& e) {
+        logger("auth")->warn("jwks_refresh_failed error=\"{}\"", e.what());
+      }
+      lock.lock();
+    }
+  }
+  Authenticator& auth_;
+  const Config& config_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+int run_hub(Config config) {
+  if (config.dev) apply_dev_mode(config);
+  setup_logging(config.log_format == "JSON" ? LogFormat::json : LogFormat::text, config.log_level);
+  auto log = logger("main");
+  Authenticator auth(config);
+  load_jwks(auth, config);
+  if (!auth.enabled(Role::subscriber) && !config.allow_anonymous)
+    log->warn("no subscriber key and allow_anonymous off: subscribing is disabled (405)");
+
+  // Signals are handled by this thread only: block them before any thread starts.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  Hub hub(config, make_transport(config.transport_url));
+  hub.start();
+  unsigned short port;
+  {
+    Server server(hub, auth, config);
+    port = server.listen();
+    log->info("listening addr={} port={} shards={} transport={}", config.addr, port, hub.shard_count(),
+              config.transport_url.substr(0, config.transport_url.find(':')));
+    if (config.dev) print_dev_tokens(config, port);
+    JwksRefresher refresher(auth, config);
+    int sig = 0;
+    sigwait(&signals, &sig);
+    log->info("shutting_down signal={}", sig);
+    server.stop_accepting();
+    hub.stop();
+  }
+  log->info("stopped");
+  return 0;
+}
+
+int token_main(TokenRequest& r, const std::string& key_file, const std::string& payload, const std::string& exp) {
+  if (!key_file.empty()) {
+    std::ifstream in(key_file, std::ios::binary);
+    if (!in) {
+      std::cerr << "herald token: cannot read " << key_file << "\n";
+      return 2;
+    }
+    std::stringstream ss;
+    ss << in.rdbuf();
+    r.key = ss.str();
+  }
+  if (!payload.empty()) {
+    auto j = nlohmann::json::parse(payload, nullptr, false);
+    if (j.is_discarded()) {
+      std::cerr << "herald token: --payload is not JSON\n";
+      return 2;
+    }
+    r.payload = j;
+  }
+  if (!exp.empty()) {
+    auto d = parse_duration(exp);
+    if (!d) {
+      std::cerr << "herald token: invalid --expires-in\n";
+      return 2;
+    }
+    r.expires_in_seconds = std::chrono::duration_cast<std::chrono::seconds>(*d).count();
+  }
+  std::string why;
+  auto token = make_token(r, &why);
+  if (!token) {
+    std::cerr << "herald token: " << why << "\n";
+    return 2;
+  }
+  std::cout << *token << "\n";
+  return 0;
+}
+
+}  // namespace
+}  // namespace herald
+
+int main(int argc, char** argv) {
+  using namespace herald;
+  CLI::App app{"Herald: a Mercure hub that runs as a cluster"};
+  app.require_subcommand(1);
+  app.set_help_all_flag("--help-all", "Print help for every subcommand");
+
+  FlagValues flags;
+  std::string config_path;
+  auto* run = app.add_subcommand("run", "Start the hub. Options may also come from MERCURE_<NAME> environment "
+                                        "variables or a YAML file; precedence: flag > env > file > default.");
+  run->add_option("--config", config_path, "YAML configuration file (default: ./mercure.yaml when present)");
+  add_config_flags(*run, flags);
+
+  TokenRequest token;
+  std::string key_file, payload, exp;
+  auto* tok = app.add_subcommand("token", "Print a signed JWT carrying Mercure claims");
+  tok->add_option("--key", token.key, "HMAC secret (HS*)");
+  tok->add_option("--key-file", key_file, "file holding the HMAC secret or PEM private key");
+  tok->add_option("--alg", token.algorithm, "algorithm [default: HS256]");
+  tok->add_option("--publish", token.publish, "topic selector allowed for publishing (repeatable)")
+      ->each([&](const std::string&) { token.has_publish = true; });
+  tok->add_option("--subscribe", token.subscribe, "topic selector allowed for subscribing (repeatable)")
+      ->each([&](const std::string&) { token.has_subscribe = true; });
+  tok->add_option("--payload", payload, "JSON value for mercure.payload");
+  tok->add_option("--expires-in", exp, "lifetime, e.g. 1h (default: no exp claim)");
+  tok->add_option("--kid", token.kid, "key id header");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "herald: " << e.what() << " (see herald --help)\n";
+    return 2;
+  }
+  if (*tok) return token_main(token, key_file, payload, exp);
+  try {
+    Config config = load_config(flags, [](const char* n) { return std::getenv(n); }, config_path);
+    return run_hub(std::move(config));
+  } catch (const ConfigError& e) {
+    std::cerr << "herald: " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "herald: " << e.what() << "\n";
+    return 1;
+  }
+}

@@ -1,0 +1,27 @@
+#include "core/errors.hpp"
+
+namespace herald {
+namespace {
+class Category final : public boost::system::error_category {
+ public:
+  const char* name() const noexcept override { return "herald"; }
+  std::string message(int ev) const override {
+    switch (static_cast<Errc>(ev)) {
+      case Errc::ok: return "ok";
+      case Errc::invalid_argument: return "invalid argument";
+      case Errc::unauthorized: return "unauthorized";
+      case Errc::forbidden: return "forbidden";
+      case Errc::not_found: return "not found";
+      case Errc::transport_failure: return "transport failure";
+      case Errc::closed: return "closed";
+    }
+    return "unknown error";
+  }
+};
+}  // namespace
+
+const boost::system::error_category& herald_category() noexcept {
+  static const Category category;
+  return category;
+}
+}  // namespace herald

@@ -1,0 +1,70 @@
+#pragma once
+// Internal to src/http: the only place that includes Beast.
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/url/url_view.hpp>
+
+#include "auth/authenticator.hpp"
+#include "core/task.hpp"
+#include "hub/hub.hpp"
+
+namespace herald::http_detail {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = boost::beast::http;
+using tcp = asio::ip::tcp;
+using Request = http::request<http::string_body>;
+using Response = http::response<http::string_body>;
+
+/// What a request handler needs; all references outlive every connection.
+struct Context {
+  Hub& hub;
+  Shard& shard;
+  Authenticator& auth;
+  const Config& config;
+};
+
+/// Decoded query parameters in order, Go url.Query() style (pairs with a raw ';' dropped).
+using Params = std::vector<std::pair<std::string, std::string>>;
+std::optional<Params> parse_query(std::string_view encoded_query);
+/// Decodes an application/x-www-form-urlencoded body; nullopt when malformed.
+std::optional<Params> parse_form(std::string_view body);
+std::vector<std::string> values(const Params& params, std::string_view key);
+
+/// Header values of `name` (every occurrence).
+std::vector<std::string_view> header_values(const Request& req, http::field name);
+
+/// The token sources of a request (Authorization header, authorization param, cookies).
+TokenSources token_sources(const Request& req, const Params& query);
+
+/// Adds the security headers (every response) and the CORS headers (when configured and
+/// the Origin is allowed) to `fields`.
+void add_common_headers(http::fields& fields, const Request& req, const Config& config);
+
+/// A complete response with the common headers, keep-alive as requested.
+Response make_response(const Request& req, const Config& config, http::status status, std::string body,
+                       std::string_view content_type = "text/plain; charset=utf-8");
+
+/// The CORS preflight answer (OPTIONS with Access-Control-Request-Method).
+Response make_preflight(const Request& req, const Config& config);
+
+/// POST /.well-known/mercure
+Task<Response> handle_publish(Context ctx, const Request& req, const Params& query);
+
+/// GET /.well-known/mercure/subscriptions[/{topic}[/{subscriber}]] (path: the encoded path).
+Task<Response> handle_subscriptions(Context ctx, const Request& req, std::string_view path, const Params& query);
+
+/// GET/HEAD /.well-known/mercure: takes over the socket for the SSE stream. Returns a
+/// response to send instead (an error), or nullopt once the stream was handed to a
+/// coroutine of its own (the session then ends: its buffers are not kept per stream).
+Task<std::optional<Response>> handle_subscribe(Context ctx, tcp::socket& socket, const Request& req, Params query,
+                                               std::string remote_addr);
+
+}  // namespace herald::http_detail

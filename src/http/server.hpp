@@ -1,0 +1,34 @@
+#pragma once
+// Accepts connections: one exclusively bound listening socket, accepted on by every shard
+// through its own duplicate descriptor, so each connection lives on one shard's thread.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "auth/authenticator.hpp"
+#include "hub/hub.hpp"
+
+namespace herald {
+
+class Server {
+ public:
+  Server(Hub& hub, Authenticator& auth, const Config& config);
+  ~Server();
+
+  /// Binds `config.addr` on every shard and starts accepting. Returns the bound port
+  /// (useful with port 0). Throws std::runtime_error when the address cannot be bound.
+  unsigned short listen();
+
+  /// Stops accepting (posted to every shard). Existing connections are closed by Hub::stop.
+  void stop_accepting();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+/// Fetches a document from a file://, http:// or https:// URL (blocking; call it off the
+/// shards). https verifies the server certificate against the system store.
+Result<std::string> fetch_document(const std::string& url, std::string* why);
+
+}  // namespace herald

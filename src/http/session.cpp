@@ -1,0 +1,157 @@
+// One HTTP/1.1 connection: read a request, route it, answer, repeat while keep-alive.
+// A subscribe request hands the socket to the SSE handler and ends the loop.
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+
+#include "core/logging.hpp"
+#include "http/session.hpp"
+
+namespace herald::http_detail {
+namespace {
+constexpr std::string_view kHubPath = "/.well-known/mercure";
+constexpr std::string_view kSubscriptionsPath = "/.well-known/mercure/subscriptions";
+constexpr std::uint32_t kHeaderLimit = 64 * 1024;
+constexpr std::uint64_t kNonPublishBodyLimit = 64 * 1024;
+
+Response plain(const Request& req, const Config& config, http::status status, std::string body) {
+  auto res = make_response(req, config, status, std::move(body));
+  return res;
+}
+
+/// Routes a non-streaming request.
+Task<Response> route(Context ctx, const Request& req, std::string_view path, const Params& query) {
+  const Config& config = ctx.config;
+  if (path == kHubPath) {
+    if (req.method() == http::verb::options && !config.cors_allowed_origins.empty() &&
+        req.find(http::field::access_control_request_method) != req.end())
+      co_return make_preflight(req, config);
+    if (req.method() == http::verb::post && ctx.auth.enabled(Role::publisher))
+      co_return co_await handle_publish(ctx, req, query);
+    co_return plain(req, config, http::status::method_not_allowed, "");
+  }
+  if (path.starts_with(kSubscriptionsPath) &&
+      (path.size() == kSubscriptionsPath.size() || path[kSubscriptionsPath.size()] == '/'))
+    co_return co_await handle_subscriptions(ctx, req, path, query);
+  if (path == "/healthz") {
+    if (req.method() == http::verb::get || req.method() == http::verb::head) {
+      if (!ctx.hub.transport().healthy())
+        co_return plain(req, config, http::status::service_unavailable, "transport unavailable\n");
+      co_return plain(req, config, http::status::ok, req.method() == http::verb::head ? "" : "ok\n");
+    }
+    co_return plain(req, config, http::status::method_not_allowed, "");
+  }
+  co_return plain(req, config, http::status::not_found, "404 page not found\n");
+}
+
+Response error_for(const Request& req, const Config& config, http::status status, std::string body) {
+  auto res = plain(req, config, status, std::move(body));
+  res.keep_alive(false);
+  return res;
+}
+}  // namespace
+
+Task<void> run_session(Context ctx, tcp::socket socket) {
+  boost::system::error_code ec;
+  auto endpoint = socket.remote_endpoint(ec);
+  std::string remote = ec ? std::string("unknown") : endpoint.address().to_string();
+  beast::tcp_stream stream(std::move(socket));
+  beast::flat_buffer buffer;
+  const Config& config = ctx.config;
+  auto handle = ctx.shard.track([&stream] {
+    boost::system::error_code e;
+    stream.socket().close(e);
+  });
+  struct Untrack {
+    Shard& shard;
+    std::uint64_t handle;
+    ~Untrack() { shard.untrack(handle); }
+  } untrack{ctx.shard, handle};
+
+  for (;;) {
+    if (ctx.shard.stopping()) break;
+    http::request_parser<http::string_body> parser;
+    parser.header_limit(kHeaderLimit);
+    parser.body_limit(config.max_body_size);
+    if (config.read_timeout > Duration::zero()) stream.expires_after(config.read_timeout);
+    auto [hec, hn] = co_await http::async_read_header(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
+    std::optional<Response> error;
+    if (hec) {
+      if (hec == http::error::end_of_stream || hec == asio::error::eof || hec == beast::error::timeout ||
+          hec == asio::error::operation_aborted || hec == asio::error::connection_reset || !stream.socket().is_open())
+        break;
+      Request dummy;
+      dummy.version(11);
+      if (hec == http::error::body_limit)
+        error = error_for(dummy, config, http::status::payload_too_large, "Request Entity Too Large\n");
+      else if (hec == http::error::header_limit)
+        error = error_for(dummy, config, http::status::request_header_fields_too_large, "Request Header Fields Too Large\n");
+      else
+        error = error_for(dummy, config, http::status::bad_request, "Bad Request\n");
+    } else {
+      auto& header = parser.get();
+      if (header.method() != http::verb::post) parser.body_limit(kNonPublishBodyLimit);
+      if (parser.content_length() && *parser.content_length() > (header.method() == http::verb::post ? config.max_body_size : kNonPublishBodyLimit)) {
+        Request r;
+        r.version(header.version());
+        error = error_for(r, config, http::status::payload_too_large, "Request Entity Too Large\n");
+      } else {
+        auto expect = header.find(http::field::expect);
+        if (expect != header.end() && beast::iequals(expect->value(), "100-continue")) {
+          static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+          co_await asio::async_write(stream, asio::buffer(kContinue.data(), kContinue.size()),
+                                     asio::as_tuple(asio::use_awaitable));
+        }
+        auto [bec, bn] = co_await http::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
+        if (bec == http::error::body_limit) {
+          error = error_for(parser.get(), config, http::status::payload_too_large, "Request Entity Too Large\n");
+        } else if (bec) {
+          if (bec == beast::error::timeout || bec == http::error::end_of_stream || bec == asio::error::eof ||
+              bec == asio::error::connection_reset || bec == asio::error::operation_aborted)
+            break;
+          error = error_for(parser.get(), config, http::status::bad_request, "Bad Request\n");
+        }
+      }
+    }
+    stream.expires_never();
+    if (error) {
+      if (config.dispatch_timeout > Duration::zero()) stream.expires_after(config.dispatch_timeout);
+      co_await http::async_write(stream, *error, asio::as_tuple(asio::use_awaitable));
+      break;
+    }
+
+    Request req = parser.release();
+    std::string_view target(req.target().data(), req.target().size());
+    auto qpos = target.find('?');
+    std::string_view path = target.substr(0, qpos);
+    auto query = parse_query(qpos == std::string_view::npos ? std::string_view{} : target.substr(qpos + 1));
+    Response res;
+    if (!query || path.empty() || path.front() != '/') {
+      res = error_for(req, config, http::status::bad_request, "Bad Request\n");
+    } else if (path == kHubPath && (req.method() == http::verb::get || req.method() == http::verb::head) &&
+               (ctx.auth.enabled(Role::subscriber) || config.allow_anonymous)) {
+      // Streams live long: give back the read buffer first. The handler moves the socket
+      // out of the stream once the SSE response starts.
+      buffer.clear();
+      buffer.shrink_to_fit();
+      auto maybe = co_await handle_subscribe(ctx, stream.socket(), req, std::move(*query), remote);
+      if (!maybe) co_return;  // the stream ran; the socket is closed
+      res = std::move(*maybe);
+    } else {
+      res = co_await route(ctx, req, path, *query);
+    }
+    if (config.dispatch_timeout > Duration::zero()) stream.expires_after(config.dispatch_timeout);
+    auto [wec, wn] = co_await http::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
+    if (wec || !res.keep_alive()) break;
+  }
+  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  stream.socket().close(ec);
+}
+
+}  // namespace herald::http_detail

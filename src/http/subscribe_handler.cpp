@@ -1,0 +1,339 @@
+// GET/HEAD /.well-known/mercure: the SSE stream.
+//
+// Order matters: authenticate, validate topics, register the subscriber on the shard (and
+// replay history), and only then send the response headers and the opening ":" comment,
+// because clients publish as soon as EventSource.onopen fires.
+//
+// Two coroutines share the connection: the writer (this one) drains the subscriber's
+// queue, sends heartbeats and ends the stream at its deadline; the watcher reads the
+// socket only to notice that the client went away. Both run on the shard's thread.
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <random>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/write.hpp>
+#include <sstream>
+
+#include "core/logging.hpp"
+#include "core/uuid.hpp"
+#include "hub/presence.hpp"
+#include "hub/sse_encoder.hpp"
+#include "http/http_common.hpp"
+
+namespace herald::http_detail {
+namespace {
+constexpr std::size_t kMaxTopics = 1000;
+constexpr std::size_t kMaxFramesPerWrite = 256;
+using Clock = std::chrono::steady_clock;
+
+struct Stream {
+  explicit Stream(tcp::socket s) : socket(std::move(s)), deadline(socket.get_executor()) {}
+  tcp::socket socket;
+  asio::steady_timer deadline;
+  bool chunked = true;
+  bool timed_out = false;      ///< a write missed its dispatch_timeout deadline
+  bool writing = false;        ///< an async write is in flight
+  std::string unsent;          ///< the rest of a partly sent direct write (already framed)
+  asio::steady_timer* wake = nullptr;  ///< the writer's timer, woken to send `unsent`
+  Clock::time_point last_write = Clock::now();
+
+  /// The direct write of Subscriber::try_write_now: one non-blocking sendmsg of the framed
+  /// frame. What the kernel does not take is kept in `unsent` for the writer to finish.
+  bool try_write_now(const Frame& frame) {
+    if (writing || !unsent.empty() || !socket.is_open()) return false;
+    char head[24];
+    iovec iov[3];
+    int n = 0;
+    std::size_t total = 0;
+    if (chunked) {
+      int len = std::snprintf(head, sizeof head, "%zx\r\n", frame->size());
+      iov[n++] = {head, static_cast<std::size_t>(len)};
+    }
+    iov[n++] = {const_cast<char*>(frame->data()), frame->size()};
+    if (chunked) iov[n++] = {const_cast<char*>("\r\n"), 2};
+    for (int i = 0; i < n; ++i) total += iov[i].iov_len;
+    msghdr msg{};
+    msg.msg_iov = iov;
+    msg.msg_iovlen = static_cast<std::size_t>(n);
+    ssize_t sent = ::sendmsg(socket.native_handle(), &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (sent < 0) return false;  // EAGAIN or an error: queue it; the writer finds out
+    last_write = Clock::now();
+    if (static_cast<std::size_t>(sent) == total) return true;
+    std::size_t skip = static_cast<std::size_t>(sent);
+    for (int i = 0; i < n; ++i) {
+      if (skip >= iov[i].iov_len) {
+        skip -= iov[i].iov_len;
+        continue;
+      }
+      unsent.append(static_cast<const char*>(iov[i].iov_base) + skip, iov[i].iov_len - skip);
+      skip = 0;
+    }
+    if (wake) wake->cancel();
+    return true;
+  }
+  void abort() {
+    boost::system::error_code ec;
+    socket.cancel(ec);
+    socket.shutdown(tcp::socket::shutdown_both, ec);
+  }
+};
+
+double random_fraction() {
+  thread_local std::mt19937_64 gen{std::random_device{}()};
+  return std::uniform_real_distribution<double>(0.8, 1.0)(gen);
+}
+
+/// Writes `buffers` with the dispatch_timeout deadline. False on failure or timeout.
+Task<bool> write_with_deadline(std::shared_ptr<Stream> stream, std::vector<asio::const_buffer> buffers,
+                               Duration timeout) {
+  if (timeout > Duration::zero()) {
+    stream->deadline.expires_after(timeout);
+    stream->deadline.async_wait([s = stream](boost::system::error_code ec) {
+      if (ec) return;
+      s->timed_out = true;
+      s->abort();
+    });
+  }
+  stream->writing = true;
+  auto [ec, n] = co_await asio::async_write(stream->socket, buffers, asio::as_tuple(asio::use_awaitable));
+  stream->writing = false;
+  stream->last_write = Clock::now();
+  stream->deadline.cancel();
+  co_return !ec;
+}
+
+/// Frames the payload as one HTTP chunk when the stream is chunked.
+std::vector<asio::const_buffer> framed(const Stream& stream, std::string& chunk_header,
+                                       const std::vector<asio::const_buffer>& payload) {
+  std::size_t total = 0;
+  for (const auto& b : payload) total += b.size();
+  std::vector<asio::const_buffer> out;
+  out.reserve(payload.size() + 2);
+  if (stream.chunked) {
+    char hex[32];
+    int len = std::snprintf(hex, sizeof hex, "%zx\r\n", total);
+    chunk_header.assign(hex, static_cast<std::size_t>(len));
+    out.emplace_back(asio::buffer(chunk_header));
+  }
+  out.insert(out.end(), payload.begin(), payload.end());
+  if (stream.chunked) out.emplace_back(asio::buffer("\r\n", 2));
+  return out;
+}
+
+/// Waits until the client closes (or sends something), then closes the subscriber.
+/// It waits for readability instead of holding a read buffer, to keep idle streams small.
+Task<void> watch_client(std::shared_ptr<Stream> stream, std::shared_ptr<Subscriber> sub) {
+  for (;;) {
+    auto [ec] = co_await stream->socket.async_wait(tcp::socket::wait_read, asio::as_tuple(asio::use_awaitable));
+    if (ec) break;
+    static thread_local char scratch[256];  // what a client sends on a stream is discarded
+    boost::system::error_code rec;
+    std::size_t n = stream->socket.read_some(asio::buffer(scratch), rec);
+    if (rec == asio::error::would_block) continue;
+    if (rec || n == 0) break;  // EOF or reset: the client went away
+  }
+  sub->close();
+}
+
+std::string build_headers(const Request& req, const Config& config, const std::optional<std::string>& last_event_id,
+                          bool chunked) {
+  http::response<http::empty_body> res{http::status::ok, req.version()};
+  add_common_headers(res.base(), req, config);
+  res.set(http::field::content_type, "text/event-stream");
+  res.set(http::field::cache_control, "private, no-cache, no-store, must-revalidate, max-age=0");
+  res.set(http::field::pragma, "no-cache");
+  res.set("Expire", "0");
+  res.set(http::field::connection, "keep-alive");
+  res.set("X-Accel-Buffering", "no");
+  if (last_event_id) res.set("Last-Event-Id", *last_event_id);
+  if (chunked) res.set(http::field::transfer_encoding, "chunked");
+  std::ostringstream out;
+  out << res.base();
+  return out.str();
+}
+/// Ends a stream: closes the subscriber, removes it from its shard, announces it gone.
+Task<void> finish_stream(Context ctx, std::shared_ptr<Stream> stream, std::shared_ptr<Subscriber> sub,
+                         bool clean_end) {
+  sub->on_close = nullptr;
+  sub->try_write_now = nullptr;
+  stream->wake = nullptr;
+  sub->close();
+  ctx.shard.unsubscribe(sub);
+  if (ctx.config.subscriptions) {
+    SubscriberInfo info = subscriber_info(*sub);
+    co_await announce_subscriptions(ctx.hub.transport(), std::move(info), false);
+  }
+  boost::system::error_code ec;
+  stream->socket.shutdown(tcp::socket::shutdown_both, ec);
+  stream->socket.close(ec);
+  static const auto log = logger("subscribe");  // looked up once: the registry takes a lock
+  if (stream->timed_out)
+    log->info("subscriber_write_timeout subscriber={} reason=\"a write took longer than dispatch_timeout\"", sub->id);
+  log->debug("unsubscribed subscriber={} clean={}", sub->id, clean_end);
+}
+
+/// The writer of an open stream: drains the queue (and finishes partial direct writes),
+/// pages a replay at the client's pace, sends heartbeats, ends at the connection deadline.
+Task<void> run_stream(Context ctx, std::shared_ptr<Stream> stream, std::shared_ptr<Subscriber> sub,
+                      std::optional<Clock::time_point> end) {
+  const Config& config = ctx.config;
+  asio::co_spawn(stream->socket.get_executor(), watch_client(stream, sub), asio::detached);
+  const Duration heartbeat = config.heartbeat_interval;
+  auto next_heartbeat = [&] {
+    return heartbeat > Duration::zero() ? stream->last_write + heartbeat : Clock::time_point::max();
+  };
+  std::string chunk_header;
+  std::vector<Frame> inflight;
+  std::vector<asio::const_buffer> payload;
+  stream->wake = &sub->wake_timer();
+  sub->try_write_now = [s = stream.get()](const Frame& f) { return s->try_write_now(f); };
+  bool clean_end = false;
+  while (!sub->closed()) {
+    auto& queue = sub->queue();
+    if (!stream->unsent.empty()) {
+      // Finish a direct write the kernel only partly took, before anything queued after it.
+      std::string rest = std::move(stream->unsent);
+      stream->unsent.clear();
+      std::vector<asio::const_buffer> buffers{asio::buffer(rest)};
+      if (!co_await write_with_deadline(stream, std::move(buffers), config.dispatch_timeout)) break;
+      continue;
+    }
+    if (queue.empty() && sub->replaying) {
+      co_await ctx.shard.replay_next(sub);  // the client has read the previous page
+      continue;
+    }
+    if (!queue.empty()) {
+      inflight.clear();
+      payload.clear();
+      while (!queue.empty() && inflight.size() < kMaxFramesPerWrite) {
+        inflight.push_back(std::move(queue.front()));
+        queue.pop_front();
+        payload.emplace_back(asio::buffer(*inflight.back()));
+      }
+      if (!co_await write_with_deadline(stream, framed(*stream, chunk_header, payload), config.dispatch_timeout)) break;
+      std::vector<Frame>().swap(inflight);  // idle streams keep no buffers
+      std::vector<asio::const_buffer>().swap(payload);
+      continue;
+    }
+    auto wake_at = next_heartbeat();
+    if (end && *end < wake_at) wake_at = *end;
+    sub->wake_timer().expires_at(wake_at);
+    co_await sub->wake_timer().async_wait(asio::as_tuple(asio::use_awaitable));
+    if (sub->closed()) break;
+    auto t = Clock::now();
+    if (end && t >= *end) {
+      clean_end = true;
+      break;
+    }
+    if (sub->queue().empty() && stream->unsent.empty() && t >= next_heartbeat()) {
+      payload.assign({asio::buffer(kSseComment.data(), kSseComment.size())});
+      if (!co_await write_with_deadline(stream, framed(*stream, chunk_header, payload), config.dispatch_timeout)) break;
+    }
+  }
+  // End the stream: a terminal chunk when it ended cleanly or at shutdown, so the client
+  // sees a complete response and reconnects.
+  if ((clean_end || ctx.shard.stopping()) && stream->chunked && stream->socket.is_open()) {
+    std::vector<asio::const_buffer> last{asio::buffer("0\r\n\r\n", 5)};
+    co_await write_with_deadline(stream, std::move(last), std::chrono::seconds(1));
+  }
+  co_await finish_stream(ctx, stream, sub, clean_end);
+}
+}  // namespace
+
+Task<std::optional<Response>> handle_subscribe(Context ctx, tcp::socket& socket, const Request& req, Params query,
+                                               std::string remote_addr) {
+  static const auto log = logger("subscribe");  // looked up once: the registry takes a lock
+  const Config& config = ctx.config;
+
+  std::optional<MercureClaims> claims;
+  if (ctx.auth.enabled(Role::subscriber)) {
+    std::string why;
+    auto auth = ctx.auth.authenticate(Role::subscriber, token_sources(req, query), false, {}, {}, &why);
+    if (!auth || (!*auth && !config.allow_anonymous)) {
+      log->info("subscribe_unauthorized reason=\"{}\"", auth ? "no token" : why);
+      co_return make_response(req, config, http::status::unauthorized, "Unauthorized\n");
+    }
+    claims = std::move(*auth);
+  }
+
+  auto topics = values(query, "topic");
+  if (topics.empty()) co_return make_response(req, config, http::status::bad_request, "Missing \"topic\" parameter.\n");
+  if (topics.size() > kMaxTopics)
+    co_return make_response(req, config, http::status::bad_request, "Too many \"topic\" parameters.\n");
+
+  // Reconnection cursor: the header, then lastEventID (compat 7: the Last-Event-ID parameter).
+  std::optional<std::string> cursor;
+  if (auto h = req.find("Last-Event-ID"); h != req.end() && !h->value().empty()) cursor = std::string(h->value());
+  if (!cursor) {
+    auto v = values(query, config.protocol_version_compatibility == 7 ? "Last-Event-ID" : "lastEventID");
+    if (!v.empty() && !v.front().empty()) cursor = v.front();
+  }
+
+  auto stream = std::make_shared<Stream>(std::move(socket));
+  stream->socket.non_blocking(true);
+  stream->chunked = req.version() >= 11;
+  auto sub = std::make_shared<Subscriber>(stream->socket.get_executor(), config.subscriber_queue_size);
+  sub->id = make_urn_uuid_v4();
+  sub->topics = std::move(topics);
+  sub->remote_addr = std::move(remote_addr);
+  if (claims) {
+    sub->may_see = claims->subscribe.value_or(std::vector<std::string>{});
+    sub->payload = claims->payload;
+  }
+  sub->on_close = [s = stream] { s->abort(); };
+
+  // The connect event goes out before the subscriber is registered, so it never sees its own.
+  if (config.subscriptions) {
+    SubscriberInfo info = subscriber_info(*sub);
+    sub->last_seq = co_await announce_subscriptions(ctx.hub.transport(), std::move(info), true);
+  }
+  auto outcome = co_await ctx.shard.subscribe(sub, cursor);
+  log->debug("subscribed subscriber={} topics={} remote={}", sub->id, sub->topics.size(), sub->remote_addr);
+
+  std::optional<std::string> reply_cursor;
+  if (cursor) reply_cursor = outcome.cursor_found && *cursor != "earliest" ? *cursor : std::string("earliest");
+
+  // Connection lifetime: a random 80-100% of write_timeout (minus dispatch_timeout), and
+  // never past a random 80-100% of the time left until the token's exp.
+  auto now = Clock::now();
+  std::optional<Clock::time_point> end;
+  if (config.write_timeout > Duration::zero()) {
+    auto d = std::chrono::duration_cast<Duration>(config.write_timeout * random_fraction()) - config.dispatch_timeout;
+    end = now + std::max(d, Duration(std::chrono::milliseconds(100)));
+  }
+  if (claims && claims->exp) {
+    auto left = std::chrono::seconds(*claims->exp) - std::chrono::duration_cast<std::chrono::seconds>(
+                                                         std::chrono::system_clock::now().time_since_epoch());
+    auto cap = now + std::chrono::duration_cast<Duration>(left * random_fraction());
+    if (!end || cap < *end) end = cap;
+  }
+
+  std::string head = build_headers(req, config, reply_cursor, stream->chunked);
+  std::string chunk_header;
+  bool ok;
+  {
+    std::vector<asio::const_buffer> opening{asio::buffer(kSseComment.data(), kSseComment.size())};
+    auto buffers = framed(*stream, chunk_header, opening);
+    buffers.insert(buffers.begin(), asio::buffer(head));
+    if (req.method() == http::verb::head) buffers = {asio::buffer(head)};
+    ok = co_await write_with_deadline(stream, std::move(buffers), config.dispatch_timeout);
+  }
+  if (!ok || req.method() == http::verb::head) {
+    co_await finish_stream(ctx, stream, sub, false);
+    co_return std::nullopt;
+  }
+  // Streams live long and are many: the stream continues in a small coroutine of its own,
+  // and this one (with the request, the session and their buffers) ends here.
+  asio::co_spawn(stream->socket.get_executor(), run_stream(ctx, stream, sub, end), asio::detached);
+  co_return std::nullopt;
+}
+
+}  // namespace herald::http_detail

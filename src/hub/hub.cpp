@@ -1,0 +1,65 @@
+#include "hub/hub.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_future.hpp>
+
+#include "core/logging.hpp"
+
+namespace herald {
+namespace asio = boost::asio;
+
+Hub::Hub(const Config& config, std::unique_ptr<Transport> transport)
+    : config_(config), transport_(std::move(transport)) {
+  unsigned n = config.shards ? config.shards : std::max(1u, std::thread::hardware_concurrency());
+  for (unsigned i = 0; i < n; ++i) shards_.push_back(std::make_unique<Shard>(i, config_, *transport_));
+}
+
+Hub::~Hub() { stop(); }
+
+void Hub::start() {
+  for (auto& s : shards_) {
+    guards_.emplace_back(s->context().get_executor());
+    threads_.emplace_back([shard = s.get()] {
+      for (;;) {
+        try {
+          shard->context().run();
+          break;
+        } catch (const std::exception& e) {
+          logger("hub")->error("shard_exception shard={} what={}", shard->index(), e.what());
+        }
+      }
+    });
+  }
+  auto r = asio::co_spawn(shards_[0]->context(), transport_->listen(*this), asio::use_future).get();
+  if (!r) throw std::runtime_error("transport listen failed: " + r.error().message());
+}
+
+void Hub::stop() {
+  if (stopped_ || threads_.empty()) return;
+  stopped_ = true;
+  for (auto& s : shards_) asio::post(s->context(), [shard = s.get()] { shard->close_all(); });
+  for (auto& g : guards_) g.reset();
+  auto close = asio::co_spawn(shards_[0]->context(), transport_->close(), asio::use_future);
+  close.wait_for(std::chrono::seconds(5));
+  // Connections were closed; give their coroutines a bounded time to unwind.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  for (auto& s : shards_) {
+    while (!s->context().stopped() && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    s->context().stop();
+  }
+  for (auto& t : threads_) t.join();
+  threads_.clear();
+}
+
+void Hub::on_update(Stored stored) noexcept {
+  for (auto& s : shards_) s->enqueue(stored);
+}
+
+void Hub::on_error(boost::system::error_code ec) noexcept {
+  logger("hub")->error("transport_error error=\"{}\"", ec.message());
+}
+
+}  // namespace herald

@@ -1,0 +1,21 @@
+#pragma once
+// Presence: who is connected. When `subscriptions` is on, each connection is announced
+// to the transport's presence registry (so every node can list it) and, per selector, a
+// private subscription event is published (active on connect, inactive on disconnect).
+#include "core/task.hpp"
+#include "hub/subscriber.hpp"
+#include "transport/transport.hpp"
+
+namespace herald {
+
+/// The presence record of a subscriber.
+SubscriberInfo subscriber_info(const Subscriber& subscriber);
+
+/// Announces (active) or withdraws (inactive) the subscriber's subscriptions. Errors are
+/// logged, never thrown: a failing presence backend must not fail the subscription itself.
+/// Returns the seq of the last event published (0 when none): the subscriber skips updates up
+/// to it, so it never receives its own connect event (as with the reference hub, which
+/// dispatches the event before adding the subscriber).
+Task<Seq> announce_subscriptions(Transport& transport, SubscriberInfo info, bool active);
+
+}  // namespace herald

@@ -1,0 +1,102 @@
+#pragma once
+// A shard: one event loop (io_context + thread) with its own acceptor and its own
+// subscriber index. Nothing in a shard is locked: every method runs on the shard's thread.
+// A published update reaches every shard once (Hub::on_update posts it); the shard finds
+// the matching subscribers, encodes the SSE frame once, and shares it among them.
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+
+#include "config/config.hpp"
+#include "core/errors.hpp"
+#include "core/task.hpp"
+#include "hub/subscriber.hpp"
+#include "hub/topic_selector.hpp"
+#include "hub/update.hpp"
+
+namespace herald {
+
+class Transport;
+
+/// What a subscription's history replay found (for the Last-Event-ID response header).
+struct ReplayOutcome {
+  bool cursor_found = false;  ///< the requested id was in history (or was "earliest")
+};
+
+class Shard {
+ public:
+  Shard(unsigned index, const Config& config, Transport& transport);
+
+  unsigned index() const { return index_; }
+  boost::asio::io_context& context() { return context_; }
+  TopicMatcher& matcher() { return matcher_; }
+  const Config& config() const { return config_; }
+
+  /// Registers a subscriber (shard thread). With a cursor, the subscriber starts in replay:
+  /// its history is read from the transport page by page (replay_next) at the pace its
+  /// client reads, live updates are ignored meanwhile (the store has them), and once a page
+  /// comes back short the subscriber goes live. Sequence numbers make the handover exact:
+  /// no gap, no duplicate.
+  Task<ReplayOutcome> subscribe(std::shared_ptr<Subscriber> subscriber, std::optional<std::string> last_event_id);
+
+  /// Queues the next page of a replaying subscriber's history (shard thread). Closes the
+  /// subscriber if the history it needs was trimmed meanwhile (it reconnects and is told).
+  Task<void> replay_next(std::shared_ptr<Subscriber> subscriber);
+
+  /// Removes a subscriber (shard thread). Idempotent.
+  void unsubscribe(const std::shared_ptr<Subscriber>& subscriber);
+
+  /// Delivers one update to the matching subscribers (shard thread).
+  void dispatch(const Stored& stored);
+
+  /// Queues an update for this shard from any thread; updates are dispatched in the order
+  /// they were enqueued. (A plain post is not enough: Asio runs handlers posted from the
+  /// shard's own thread after handlers posted from other threads meanwhile, which would
+  /// reorder updates and break the seq-ordered delivery the replay handover relies on.)
+  void enqueue(Stored stored);
+
+  /// The delivery rule: some update topic matches some requested selector and, for a
+  /// private update, some update topic matches some selector of the subscriber's token.
+  bool can_receive(const Subscriber& subscriber, const Update& update);
+
+  std::size_t subscriber_count() const { return all_.size(); }
+
+  /// Tracks an open connection so shutdown can close it. Returns a handle for untrack.
+  std::uint64_t track(std::function<void()> close);
+  void untrack(std::uint64_t handle);
+  /// Closes every subscriber and every tracked connection (shard thread).
+  void close_all();
+  bool stopping() const { return stopping_; }
+
+ private:
+  void index_add(const std::shared_ptr<Subscriber>& s);
+  void index_remove(const std::shared_ptr<Subscriber>& s);
+  void deliver(Subscriber& s, const Stored& stored, Frame& frame);
+
+  unsigned index_;
+  const Config& config_;
+  Transport& transport_;
+  boost::asio::io_context context_{1};
+  TopicMatcher matcher_;
+  std::unordered_set<std::shared_ptr<Subscriber>> all_;
+  // Subscribers whose selectors are all exact strings are indexed by topic; the others
+  // (`*`, templates) are checked for every update, through the match cache.
+  std::unordered_map<std::string, std::vector<Subscriber*>> by_topic_;
+  std::unordered_set<Subscriber*> patterned_;
+  std::uint64_t epoch_ = 0;
+  std::uint64_t next_handle_ = 0;
+  std::unordered_map<std::uint64_t, std::function<void()>> connections_;
+  bool stopping_ = false;
+  std::mutex inbox_mutex_;
+  std::vector<Stored> inbox_;  ///< guarded by inbox_mutex_
+};
+
+}  // namespace herald

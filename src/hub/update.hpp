@@ -1,0 +1,31 @@
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace herald {
+
+/// One published update. Immutable once published; shared by every shard and subscriber.
+struct Update {
+  std::string id;                   ///< event id (publisher's, or urn:uuid:<UUIDv7>)
+  std::vector<std::string> topics;  ///< topics[0] is canonical, the rest alternate
+  std::string data;
+  std::string type;                 ///< SSE `event` field; empty = none
+  std::uint64_t retry = 0;          ///< SSE `retry` field; 0 = none
+  bool is_private = false;
+};
+using UpdatePtr = std::shared_ptr<const Update>;
+
+/// Position of an update in the transport's log (LMDB key, Redis stream id, offset...).
+using Seq = std::uint64_t;
+
+struct Stored {
+  Seq seq = 0;
+  UpdatePtr update;
+};
+
+/// Encoded SSE bytes, shared among the subscribers of a shard.
+using Frame = std::shared_ptr<const std::string>;
+
+}  // namespace herald

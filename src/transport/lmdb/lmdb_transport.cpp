@@ -1,0 +1,418 @@
+// LMDB transport: an append-only log keyed by seq plus an id -> seq index, so finding a
+// Last-Event-ID costs one B-tree lookup whatever the history size.
+//
+// Writes go through one writer thread that takes every pending publish at once and
+// commits them in a single transaction (group commit): durability costs one fsync per
+// batch, not per update. Only after the commit are the listeners told (in seq order) and
+// the publishers answered, so an update acknowledged with 200 survives kill -9.
+// Retention (size, max_age) is applied in the same transaction, deterministically;
+// LMDB reuses the freed pages, so the file stops growing once retention is reached.
+// Reads (find, read_after) use short read transactions on the caller's thread.
+#include "transport/lmdb/lmdb_transport.hpp"
+
+#include <fcntl.h>
+#include <lmdb.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstring>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "config/config.hpp"
+#include "core/duration.hpp"
+#include "core/logging.hpp"
+#include "transport/lmdb/update_codec.hpp"
+#include "transport/local_presence.hpp"
+
+namespace herald {
+namespace asio = boost::asio;
+namespace {
+
+struct Options {
+  std::string path;
+  std::size_t size = 0;
+  Duration max_age = Duration::zero();
+  std::size_t map_size = std::size_t(4) << 30;
+  bool sync = true;
+  std::size_t max_batch = 1024;
+};
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+MDB_val val(std::string_view s) { return {s.size(), const_cast<char*>(s.data())}; }
+MDB_val val(const Seq& seq) { return {sizeof(Seq), const_cast<Seq*>(&seq)}; }
+Seq seq_of(const MDB_val& v) {
+  Seq s = 0;
+  std::memcpy(&s, v.mv_data, std::min(v.mv_size, sizeof(Seq)));
+  return s;
+}
+std::string_view view(const MDB_val& v) { return {static_cast<const char*>(v.mv_data), v.mv_size}; }
+
+/// A publish waiting for its commit; completes the awaiting coroutine on its own executor.
+struct Completion {
+  virtual ~Completion() = default;
+  virtual void complete(boost::system::error_code ec, Seq seq) = 0;
+};
+template <class Handler>
+struct CompletionFor final : Completion {
+  explicit CompletionFor(Handler h) : handler(std::move(h)) {}
+  void complete(boost::system::error_code ec, Seq seq) override {
+    auto executor = asio::get_associated_executor(handler);
+    asio::post(executor, [h = std::move(handler), ec, seq]() mutable { std::move(h)(ec, seq); });
+  }
+  Handler handler;
+};
+
+class ReadTxn {
+ public:
+  explicit ReadTxn(MDB_env* env) { rc_ = mdb_txn_begin(env, nullptr, MDB_RDONLY, &txn_); }
+  ~ReadTxn() {
+    if (txn_) mdb_txn_abort(txn_);
+  }
+  ReadTxn(const ReadTxn&) = delete;
+  ReadTxn& operator=(const ReadTxn&) = delete;
+  bool ok() const { return rc_ == 0; }
+  MDB_txn* get() const { return txn_; }
+
+ private:
+  MDB_txn* txn_ = nullptr;
+  int rc_ = 0;
+};
+
+class LmdbTransport final : public Transport {
+ public:
+  explicit LmdbTransport(Options o) : options_(std::move(o)) {
+    open();
+    writer_ = std::thread([this] { write_loop(); });
+  }
+
+  ~LmdbTransport() override {
+    stop_writer();
+    if (env_) mdb_env_close(env_);
+    if (lock_fd_ >= 0) ::close(lock_fd_);
+  }
+
+  Task<Result<Seq>> publish(UpdatePtr update) override {
+    auto initiate = [this, update](auto handler) mutable {
+      using H = decltype(handler);
+      enqueue(std::move(update), std::make_unique<CompletionFor<H>>(std::move(handler)));
+    };
+    constexpr auto token = asio::as_tuple(asio::use_awaitable);
+    auto [ec, seq] = co_await asio::async_initiate<decltype(token), void(boost::system::error_code, Seq)>(initiate, token);
+    if (ec) co_return ec;
+    co_return seq;
+  }
+
+  Task<Result<void>> listen(Listener& listener) override {
+    std::lock_guard lock(listeners_mutex_);
+    listeners_.push_back(&listener);
+    co_return Result<void>{};
+  }
+
+  Task<Result<Seq>> find(std::string id) override { co_return find_now(id); }
+
+  Task<Result<std::vector<Stored>>> read_after(Seq after, std::size_t limit) override {
+    co_return read_after_now(after, limit);
+  }
+
+  Task<Result<Seq>> head() override { co_return last_seq_.load(); }
+
+  Task<Result<std::string>> last_event_id() override {
+    std::lock_guard lock(state_mutex_);
+    co_return last_id_;
+  }
+
+  Task<Result<void>> announce(SubscriberInfo subscriber, bool online) override {
+    presence_.announce(std::move(subscriber), online);
+    co_return Result<void>{};
+  }
+
+  Task<Result<std::vector<SubscriberInfo>>> presence() override { co_return presence_.list(); }
+
+  bool healthy() const override { return !failed_.load(); }
+
+  Task<void> close() override {
+    stop_writer();
+    std::lock_guard lock(listeners_mutex_);
+    listeners_.clear();
+    co_return;
+  }
+
+ private:
+  struct Pending {
+    UpdatePtr update;
+    std::unique_ptr<Completion> done;
+  };
+
+  [[noreturn]] void fail(const std::string& what, int rc) {
+    throw ConfigError("invalid transport_url: " + what + " (" + options_.path + "): " + mdb_strerror(rc));
+  }
+
+  void open() {
+    std::error_code fec;
+    std::filesystem::create_directories(options_.path, fec);
+    if (!std::filesystem::is_directory(options_.path))
+      throw ConfigError("invalid transport_url: " + options_.path +
+                        " is not a directory (a Bolt file? Herald's LMDB store is a directory)");
+    std::filesystem::permissions(options_.path, std::filesystem::perms::owner_all, fec);
+    // One owner: a second Herald on the same store fails at start.
+    std::string lock_path = options_.path + "/herald.lock";
+    lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (lock_fd_ < 0) throw ConfigError("invalid transport_url: cannot create " + lock_path + ": " + std::strerror(errno));
+    if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0)
+      throw ConfigError("invalid transport_url: " + options_.path + " is in use by another Herald process");
+    int rc;
+    if ((rc = mdb_env_create(&env_))) fail("cannot create the LMDB environment", rc);
+    mdb_env_set_maxdbs(env_, 4);
+    mdb_env_set_maxreaders(env_, 512);
+    if ((rc = mdb_env_set_mapsize(env_, options_.map_size))) fail("bad map_size", rc);
+    unsigned flags = MDB_NOTLS | (options_.sync ? 0 : MDB_NOSYNC);
+    if ((rc = mdb_env_open(env_, options_.path.c_str(), flags, 0600))) fail("cannot open the LMDB store", rc);
+    MDB_txn* txn = nullptr;
+    if ((rc = mdb_txn_begin(env_, nullptr, 0, &txn))) fail("cannot begin a transaction", rc);
+    if ((rc = mdb_dbi_open(txn, "log", MDB_CREATE | MDB_INTEGERKEY, &log_)) ||
+        (rc = mdb_dbi_open(txn, "ids", MDB_CREATE, &ids_))) {
+      mdb_txn_abort(txn);
+      fail("cannot open the LMDB databases", rc);
+    }
+    // Recover the positions from the log.
+    MDB_cursor* cur = nullptr;
+    mdb_cursor_open(txn, log_, &cur);
+    MDB_val k, v;
+    if (mdb_cursor_get(cur, &k, &v, MDB_LAST) == 0) {
+      last_seq_ = seq_of(k);
+      if (auto d = decode_stored_update(view(v))) last_id_ = d->update->id;
+      if (mdb_cursor_get(cur, &k, &v, MDB_FIRST) == 0) first_seq_ = seq_of(k);
+    }
+    mdb_cursor_close(cur);
+    if ((rc = mdb_txn_commit(txn))) fail("cannot commit", rc);
+    logger("transport")->info("lmdb_opened path={} updates={} last_seq={}", options_.path,
+                              last_seq_ ? last_seq_ - first_seq_ + 1 : 0, last_seq_.load());
+  }
+
+  void enqueue(UpdatePtr update, std::unique_ptr<Completion> done) {
+    {
+      std::lock_guard lock(queue_mutex_);
+      if (!stopping_) {
+        queue_.push_back({std::move(update), std::move(done)});
+        queue_cv_.notify_one();
+        return;
+      }
+    }
+    done->complete(make_error_code(Errc::closed), 0);
+  }
+
+  void stop_writer() {
+    {
+      std::lock_guard lock(queue_mutex_);
+      if (stopping_) return;
+      stopping_ = true;
+    }
+    queue_cv_.notify_all();
+    if (writer_.joinable()) writer_.join();
+  }
+
+  void write_loop() {
+    std::vector<Pending> batch;
+    for (;;) {
+      {
+        std::unique_lock lock(queue_mutex_);
+        queue_cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+        if (queue_.empty() && stopping_) return;
+        std::size_t n = std::min(queue_.size(), options_.max_batch);
+        batch.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(queue_.begin() + long(n)));
+        queue_.erase(queue_.begin(), queue_.begin() + long(n));
+      }
+      commit(batch);
+      batch.clear();
+    }
+  }
+
+  /// Appends the batch and applies retention in one transaction.
+  void commit(std::vector<Pending>& batch) {
+    MDB_txn* txn = nullptr;
+    int rc = mdb_txn_begin(env_, nullptr, 0, &txn);
+    Seq seq = last_seq_.load();
+    Seq first = first_seq_;
+    std::int64_t stamp = now_ms();
+    std::vector<Stored> stored;
+    stored.reserve(batch.size());
+    for (std::size_t i = 0; rc == 0 && i < batch.size(); ++i) {
+      Seq next = seq + 1;
+      std::string record = encode_stored_update(*batch[i].update, stamp);
+      MDB_val k = val(next), v = val(record);
+      rc = mdb_put(txn, log_, &k, &v, MDB_APPEND);
+      if (rc == 0 && !batch[i].update->id.empty()) {
+        std::string key = id_index_key(batch[i].update->id);
+        MDB_val ik = val(key), iv = val(next);
+        rc = mdb_put(txn, ids_, &ik, &iv, 0);  // a duplicate id now points to its newest update
+      }
+      if (rc == 0) {
+        seq = next;
+        if (first == 0) first = next;
+        stored.push_back({next, batch[i].update});
+      }
+    }
+    if (rc == 0) rc = apply_retention(txn, seq, first, stamp);
+    if (rc == 0) rc = mdb_txn_commit(txn);
+    else mdb_txn_abort(txn);
+    if (rc != 0) {
+      failed_ = rc != MDB_MAP_FULL;
+      logger("transport")->error("lmdb_commit_failed updates={} error=\"{}\"{}", batch.size(), mdb_strerror(rc),
+                                 rc == MDB_MAP_FULL ? " hint=\"raise map_size or lower size/max_age\"" : "");
+      for (auto& p : batch) p.done->complete(make_error_code(Errc::transport_failure), 0);
+      return;
+    }
+    failed_ = false;
+    last_seq_ = seq;
+    first_seq_ = first;
+    {
+      std::lock_guard lock(state_mutex_);
+      last_id_ = stored.back().update->id;
+    }
+    {
+      std::lock_guard lock(listeners_mutex_);
+      for (const auto& s : stored)
+        for (auto* l : listeners_) l->on_update(s);
+    }
+    for (std::size_t i = 0; i < batch.size(); ++i) batch[i].done->complete({}, stored[i].seq);
+  }
+
+  /// Deletes from the front: beyond `size` updates, and older than `max_age`.
+  int apply_retention(MDB_txn* txn, Seq last, Seq& first, std::int64_t now) {
+    if (options_.size == 0 && options_.max_age == Duration::zero()) return 0;
+    std::int64_t cutoff = options_.max_age == Duration::zero()
+                              ? INT64_MIN
+                              : now - std::chrono::duration_cast<std::chrono::milliseconds>(options_.max_age).count();
+    MDB_cursor* cur = nullptr;
+    int rc = mdb_cursor_open(txn, log_, &cur);
+    MDB_val k, v;
+    while (rc == 0 && first != 0 && first <= last) {
+      bool over_size = options_.size > 0 && last - first + 1 > options_.size;
+      rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+      if (rc != 0) break;
+      auto decoded = decode_stored_update(view(v));
+      bool too_old = decoded && decoded->stored_at_ms < cutoff;
+      if (!over_size && !too_old) break;
+      Seq seq = seq_of(k);  // copied: k points into a page the deletion may reuse
+      if (decoded && !decoded->update->id.empty()) {
+        std::string key = id_index_key(decoded->update->id);
+        MDB_val ik = val(key), iv;
+        if (mdb_get(txn, ids_, &ik, &iv) == 0 && seq_of(iv) == seq) mdb_del(txn, ids_, &ik, nullptr);
+      }
+      rc = mdb_cursor_del(cur, 0);
+      first = seq + 1;
+    }
+    mdb_cursor_close(cur);
+    if (first > last) first = 0;  // everything expired
+    return rc == MDB_NOTFOUND ? 0 : rc;
+  }
+
+  Result<Seq> find_now(const std::string& id) {
+    if (id == "earliest") {
+      Seq first = first_seq_;
+      return first ? first - 1 : last_seq_.load();
+    }
+    ReadTxn txn(env_);
+    if (!txn.ok()) return Errc::transport_failure;
+    std::string key = id_index_key(id);
+    MDB_val k = val(key), v;
+    if (mdb_get(txn.get(), ids_, &k, &v) != 0) return Errc::not_found;
+    return seq_of(v);
+  }
+
+  Result<std::vector<Stored>> read_after_now(Seq after, std::size_t limit) {
+    std::vector<Stored> out;
+    ReadTxn txn(env_);
+    if (!txn.ok()) return Errc::transport_failure;
+    MDB_cursor* cur = nullptr;
+    if (mdb_cursor_open(txn.get(), log_, &cur) != 0) return Errc::transport_failure;
+    // Seqs are contiguous: if the first key at or after `after + 1` is not `after + 1`, or
+    // there is none although newer updates were stored, what follows `after` was trimmed.
+    Seq start = after + 1;
+    MDB_val k = val(start), v;
+    int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    if ((rc == 0 && seq_of(k) != start) || (rc == MDB_NOTFOUND && after < last_seq_.load())) {
+      mdb_cursor_close(cur);
+      return Errc::not_found;
+    }
+    while (rc == 0 && out.size() < limit) {
+      if (auto d = decode_stored_update(view(v))) out.push_back({seq_of(k), std::move(d->update)});
+      rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    mdb_cursor_close(cur);
+    return out;
+  }
+
+  const Options options_;
+  MDB_env* env_ = nullptr;
+  MDB_dbi log_ = 0, ids_ = 0;
+  int lock_fd_ = -1;
+  std::atomic<Seq> last_seq_{0};
+  std::atomic<Seq> first_seq_{0};
+  std::atomic<bool> failed_{false};
+  std::mutex state_mutex_;
+  std::string last_id_ = "earliest";
+  std::mutex listeners_mutex_;
+  std::vector<Listener*> listeners_;
+  std::mutex queue_mutex_;
+  std::condition_variable queue_cv_;
+  std::vector<Pending> queue_;
+  bool stopping_ = false;
+  std::thread writer_;
+  LocalPresence presence_;
+};
+
+std::size_t parse_count(const std::string& key, const std::string& v) {
+  if (v.empty() || v.size() > 18 || v.find_first_not_of("0123456789") != std::string::npos)
+    throw ConfigError("invalid transport_url: " + key + " must be a non-negative integer");
+  return static_cast<std::size_t>(std::stoull(v));
+}
+
+}  // namespace
+
+std::unique_ptr<Transport> make_lmdb_transport(const boost::urls::url_view& url, bool bolt_alias) {
+  Options o;
+  o.path = std::string(url.host()) + std::string(url.path());
+  if (o.path.empty()) throw ConfigError("invalid transport_url: missing the store path (lmdb:///abs/dir or lmdb://dir)");
+  for (auto param : url.params()) {
+    const std::string& k = param.key;
+    const std::string& v = param.value;
+    if (k == "size") o.size = parse_count(k, v);
+    else if (k == "map_size") o.map_size = parse_count(k, v);
+    else if (k == "max_batch") o.max_batch = std::max<std::size_t>(1, parse_count(k, v));
+    else if (k == "max_age") {
+      auto d = parse_duration(v);
+      if (!d) throw ConfigError("invalid transport_url: max_age must be a duration such as 24h");
+      o.max_age = *d;
+    } else if (k == "sync") {
+      if (v != "full" && v != "none") throw ConfigError("invalid transport_url: sync must be full or none");
+      o.sync = v == "full";
+    } else if (bolt_alias && (k == "bucket_name" || k == "cleanup_frequency")) {
+      // Bolt parameters: accepted; retention here is deterministic (size, max_age).
+    } else {
+      throw ConfigError("invalid transport_url: unknown parameter \"" + k + "\" for lmdb://");
+    }
+  }
+  if (o.map_size < (std::size_t(1) << 20)) throw ConfigError("invalid transport_url: map_size must be at least 1 MiB");
+  if (bolt_alias)
+    logger("transport")->warn("bolt_alias path={} note=\"bolt:// opens an LMDB store at this path; the Bolt file format is not read\"",
+                              o.path);
+  return std::make_unique<LmdbTransport>(std::move(o));
+}
+
+}  // namespace herald

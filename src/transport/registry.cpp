@@ -1,0 +1,35 @@
+// Transports are registered here, explicitly, by URL scheme (static initializers would be
+// dropped by the static library). Adding a transport: one folder, one line below.
+#include <functional>
+#include <string>
+#include <utility>
+
+#include <boost/url/parse.hpp>
+
+#include "config/config.hpp"
+#include "transport/lmdb/lmdb_transport.hpp"
+#include "transport/local/local_transport.hpp"
+#include "transport/transport.hpp"
+
+namespace herald {
+namespace {
+using Factory = std::function<std::unique_ptr<Transport>(const boost::urls::url_view&)>;
+
+const std::pair<const char*, Factory> kTransports[] = {
+    {"local", [](const boost::urls::url_view& url) { return make_local_transport(url); }},
+    {"null", [](const boost::urls::url_view& url) { return make_local_transport(url); }},
+    {"lmdb", [](const boost::urls::url_view& url) { return make_lmdb_transport(url, false); }},
+    {"bolt", [](const boost::urls::url_view& url) { return make_lmdb_transport(url, true); }},
+};
+}  // namespace
+
+std::unique_ptr<Transport> make_transport(const std::string& text) {
+  auto url = boost::urls::parse_uri(text);
+  if (!url) throw ConfigError("invalid transport_url: \"" + text + "\" is not a URL");
+  for (const auto& [scheme, factory] : kTransports)
+    if (url->scheme() == scheme) return factory(*url);
+  throw ConfigError("invalid transport_url: unsupported scheme \"" + std::string(url->scheme()) +
+                    "\" (supported: local://, lmdb://, bolt://)");
+}
+
+}  // namespace herald

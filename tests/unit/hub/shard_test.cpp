@@ -1,0 +1,313 @@
+#include <gtest/gtest.h>
+
+#include "hub/shard.hpp"
+#include "hub/sse_encoder.hpp"
+#include "support/run_task.hpp"
+#include "transport/transport.hpp"
+
+namespace herald {
+namespace {
+
+/// Delivers straight into one shard (what Hub::on_update does through a post).
+class DirectListener final : public Listener {
+ public:
+  explicit DirectListener(Shard& shard) : shard_(shard) {}
+  void on_update(Stored stored) noexcept override { shard_.dispatch(stored); }
+  void on_error(boost::system::error_code) noexcept override {}
+
+ private:
+  Shard& shard_;
+};
+
+UpdatePtr make_update(std::string id, std::vector<std::string> topics, bool is_private = false) {
+  auto u = std::make_shared<Update>();
+  u->id = std::move(id);
+  u->topics = std::move(topics);
+  u->data = "data of " + u->id;
+  u->is_private = is_private;
+  return u;
+}
+
+class ShardTest : public ::testing::Test {
+ protected:
+  ShardTest() : transport_(make_transport("local://?size=100")), shard_(0, config_, *transport_), listener_(shard_) {
+    test::run_task(shard_.context(), transport_->listen(listener_));
+  }
+
+  std::shared_ptr<Subscriber> subscriber(std::vector<std::string> topics,
+                                         std::optional<std::vector<std::string>> may_see = std::nullopt,
+                                         std::size_t capacity = 1000) {
+    auto s = std::make_shared<Subscriber>(shard_.context().get_executor(), capacity);
+    s->id = "sub";
+    s->topics = std::move(topics);
+    s->may_see = std::move(may_see);
+    return s;
+  }
+
+  ReplayOutcome subscribe(const std::shared_ptr<Subscriber>& s, std::optional<std::string> cursor = std::nullopt) {
+    return test::run_task(shard_.context(), shard_.subscribe(s, std::move(cursor)));
+  }
+
+  Seq publish(UpdatePtr u) { return test::run_task(shard_.context(), transport_->publish(std::move(u))).value(); }
+
+  static std::vector<std::string> ids(Subscriber& s) {
+    std::vector<std::string> out;
+    for (const auto& f : s.queue()) {
+      auto start = f->find("id: ") + 4;
+      out.push_back(f->substr(start, f->find('\n', start) - start));
+    }
+    return out;
+  }
+
+  Config config_;
+  std::unique_ptr<Transport> transport_;
+  Shard shard_;
+  DirectListener listener_;
+};
+
+TEST_F(ShardTest, DeliversToMatchingSelectorsOnly) {
+  auto exact = subscriber({"https://example.com/a"});
+  auto templ = subscriber({"https://example.com/{x}"});
+  auto other = subscriber({"https://example.com/b"});
+  for (auto& s : {exact, templ, other}) subscribe(s);
+  publish(make_update("1", {"https://example.com/a"}));
+  EXPECT_EQ(ids(*exact), std::vector<std::string>{"1"});
+  EXPECT_EQ(ids(*templ), std::vector<std::string>{"1"});
+  EXPECT_TRUE(ids(*other).empty());
+}
+
+TEST_F(ShardTest, FrameIsEncodedOnceAndShared) {
+  auto a = subscriber({"t"});
+  auto b = subscriber({"*"});
+  subscribe(a);
+  subscribe(b);
+  publish(make_update("1", {"t"}));
+  ASSERT_EQ(a->queue().size(), 1u);
+  ASSERT_EQ(b->queue().size(), 1u);
+  EXPECT_EQ(a->queue().front().get(), b->queue().front().get());
+  EXPECT_EQ(*a->queue().front(), encode_sse(*make_update("1", {"t"})));
+}
+
+TEST_F(ShardTest, SubscriberWithSeveralMatchingTopicsGetsTheUpdateOnce) {
+  auto s = subscriber({"a", "b", "{x}"});
+  subscribe(s);
+  publish(make_update("1", {"a", "b"}));
+  EXPECT_EQ(ids(*s), std::vector<std::string>{"1"});
+}
+
+TEST_F(ShardTest, PrivateUpdatesNeedAMatchingSubscribeClaim) {
+  auto anonymous = subscriber({"https://example.com/books/1"});
+  auto allowed = subscriber({"https://example.com/books/1"}, std::vector<std::string>{"https://example.com/books/{id}"});
+  auto denied = subscriber({"https://example.com/books/1"}, std::vector<std::string>{"https://example.com/users/{id}"});
+  auto empty = subscriber({"https://example.com/books/1"}, std::vector<std::string>{});
+  for (auto& s : {anonymous, allowed, denied, empty}) subscribe(s);
+  publish(make_update("p", {"https://example.com/books/1"}, true));
+  EXPECT_TRUE(ids(*anonymous).empty());
+  EXPECT_EQ(ids(*allowed), std::vector<std::string>{"p"});
+  EXPECT_TRUE(ids(*denied).empty());
+  EXPECT_TRUE(ids(*empty).empty());
+}
+
+TEST_F(ShardTest, AlternateTopicAuthorizesAPrivateUpdate) {
+  // The spec's pattern: the claim allows an alternate topic, the subscriber asked for the canonical one.
+  auto s = subscriber({"https://example.com/books/1"}, std::vector<std::string>{"https://example.com/users/foo/{?topic}"});
+  subscribe(s);
+  publish(make_update("p", {"https://example.com/books/1",
+                            "https://example.com/users/foo/?topic=https%3A%2F%2Fexample.com%2Fbooks%2F1"},
+                      true));
+  EXPECT_EQ(ids(*s), std::vector<std::string>{"p"});
+}
+
+TEST_F(ShardTest, SlowReaderIsEvictedWithoutAffectingOthers) {
+  auto slow = subscriber({"t"}, std::nullopt, 3);
+  auto fast = subscriber({"t"});
+  int closed = 0;
+  slow->on_close = [&] { ++closed; };
+  subscribe(slow);
+  subscribe(fast);
+  for (int i = 0; i < 5; ++i) publish(make_update(std::to_string(i), {"t"}));
+  EXPECT_TRUE(slow->closed());
+  EXPECT_EQ(closed, 1);
+  EXPECT_EQ(fast->queue().size(), 5u);
+}
+
+TEST_F(ShardTest, UnsubscribedSubscriberGetsNothing) {
+  auto s = subscriber({"t"});
+  subscribe(s);
+  shard_.unsubscribe(s);
+  shard_.unsubscribe(s);  // idempotent
+  publish(make_update("1", {"t"}));
+  EXPECT_TRUE(s->queue().empty());
+  EXPECT_EQ(shard_.subscriber_count(), 0u);
+}
+
+TEST_F(ShardTest, ReplayStartsAfterTheCursorThenGoesLive) {
+  for (int i = 1; i <= 5; ++i) publish(make_update(std::to_string(i), {i == 3 ? "other" : "t"}));
+  auto s = subscriber({"t"});
+  auto outcome = subscribe(s, "2");
+  EXPECT_TRUE(outcome.cursor_found);
+  EXPECT_EQ(ids(*s), (std::vector<std::string>{"4", "5"}));
+  publish(make_update("6", {"t"}));
+  EXPECT_EQ(ids(*s), (std::vector<std::string>{"4", "5", "6"}));
+}
+
+TEST_F(ShardTest, EarliestReplaysAllRetainedAndUnknownReplaysNothing) {
+  for (int i = 1; i <= 3; ++i) publish(make_update(std::to_string(i), {"t"}));
+  auto all = subscriber({"t"});
+  EXPECT_TRUE(subscribe(all, "earliest").cursor_found);
+  EXPECT_EQ(ids(*all), (std::vector<std::string>{"1", "2", "3"}));
+  auto unknown = subscriber({"t"});
+  EXPECT_FALSE(subscribe(unknown, "nope").cursor_found);
+  EXPECT_TRUE(ids(*unknown).empty());
+}
+
+TEST_F(ShardTest, PrivateUpdatesAreFilteredDuringReplay) {
+  publish(make_update("pub", {"t"}));
+  publish(make_update("priv", {"t"}, true));
+  auto anonymous = subscriber({"t"});
+  subscribe(anonymous, "earliest");
+  EXPECT_EQ(ids(*anonymous), std::vector<std::string>{"pub"});
+}
+
+/// A transport whose find() lets a publish race the replay, as a concurrent publisher would.
+class RacingTransport final : public Transport {
+ public:
+  RacingTransport(Transport& inner, UpdatePtr racer) : inner_(inner), racer_(std::move(racer)) {}
+  Task<Result<Seq>> publish(UpdatePtr u) override { return inner_.publish(std::move(u)); }
+  Task<Result<void>> listen(Listener& l) override { return inner_.listen(l); }
+  Task<Result<Seq>> find(std::string id) override {
+    if (racer_) co_await inner_.publish(std::exchange(racer_, nullptr));
+    co_return co_await inner_.find(std::move(id));
+  }
+  Task<Result<std::vector<Stored>>> read_after(Seq after, std::size_t limit) override {
+    return inner_.read_after(after, limit);
+  }
+  Task<Result<Seq>> head() override { return inner_.head(); }
+  Task<Result<std::string>> last_event_id() override { return inner_.last_event_id(); }
+  Task<Result<void>> announce(SubscriberInfo s, bool online) override { return inner_.announce(std::move(s), online); }
+  Task<Result<std::vector<SubscriberInfo>>> presence() override { return inner_.presence(); }
+  bool healthy() const override { return true; }
+  Task<void> close() override { return inner_.close(); }
+
+ private:
+  Transport& inner_;
+  UpdatePtr racer_;
+};
+
+TEST(ShardReplay, UpdatePublishedDuringReplayArrivesExactlyOnceInOrder) {
+  Config config;
+  auto inner = make_transport("local://?size=100");
+  RacingTransport racing(*inner, make_update("racer", {"t"}));
+  Shard shard(0, config, racing);
+  DirectListener listener(shard);
+  test::run_task(shard.context(), inner->listen(listener));
+  for (int i = 1; i <= 3; ++i) test::run_task(shard.context(), inner->publish(make_update(std::to_string(i), {"t"})));
+  auto s = std::make_shared<Subscriber>(shard.context().get_executor(), 1000);
+  s->topics = {"t"};
+  test::run_task(shard.context(), shard.subscribe(s, std::string("1")));
+  std::vector<std::string> got;
+  for (const auto& f : s->queue()) got.push_back(f->substr(4, f->find('\n') - 4));
+  EXPECT_EQ(got, (std::vector<std::string>{"2", "3", "racer"}));
+  EXPECT_FALSE(s->replaying);
+}
+
+}  // namespace
+}  // namespace herald
+
+namespace herald {
+namespace {
+/// Holds updates the way the shard's post queue does, and delivers them on flush().
+class DeferredListener final : public Listener {
+ public:
+  explicit DeferredListener(Shard& shard) : shard_(shard) {}
+  void on_update(Stored stored) noexcept override { pending_.push_back(std::move(stored)); }
+  void on_error(boost::system::error_code) noexcept override {}
+  void flush() {
+    for (const auto& s : pending_) shard_.dispatch(s);
+    pending_.clear();
+  }
+
+ private:
+  Shard& shard_;
+  std::vector<Stored> pending_;
+};
+
+/// A shard on a local transport with listener L, for the replay tests.
+template <class L>
+struct Rig {
+  explicit Rig(const std::string& url) : transport(make_transport(url)), shard(0, config, *transport), listener(shard) {
+    test::run_task(shard.context(), transport->listen(listener));
+  }
+  void publish(std::string id) { test::run_task(shard.context(), transport->publish(make_update(std::move(id), {"t"}))); }
+  std::shared_ptr<Subscriber> subscriber(std::size_t capacity = 1000) {
+    auto s = std::make_shared<Subscriber>(shard.context().get_executor(), capacity);
+    s->topics = {"t"};
+    return s;
+  }
+  Config config;
+  std::unique_ptr<Transport> transport;
+  Shard shard;
+  L listener;
+};
+
+/// The ids of the frames queued for `s`, in order.
+std::vector<std::string> queued_ids(const Subscriber& s) {
+  std::vector<std::string> out;
+  for (const auto& f : const_cast<Subscriber&>(s).queue()) out.push_back(f->substr(4, f->find('\n') - 4));
+  return out;
+}
+
+TEST(ShardReplay, UpdateStillInTheShardQueueAfterReplayIsNotDeliveredTwice) {
+  Rig<DeferredListener> rig("local://?size=100");
+  for (int i = 1; i <= 3; ++i) rig.publish(std::to_string(i));
+  // Updates 1-3 are published but not yet dispatched; the subscriber replays from 1.
+  auto s = rig.subscriber();
+  test::run_task(rig.shard.context(), rig.shard.subscribe(s, std::string("1")));
+  rig.listener.flush();
+  rig.publish("4");
+  rig.listener.flush();
+  EXPECT_EQ(queued_ids(*s), (std::vector<std::string>{"2", "3", "4"}));
+}
+}  // namespace
+}  // namespace herald
+
+namespace herald {
+namespace {
+TEST(ShardReplay, LongReplayIsPagedAndHandsOverToLiveWithoutGapOrDuplicate) {
+  Rig<DirectListener> rig("local://?size=5000");
+  for (int i = 0; i < 2500; ++i) rig.publish(std::to_string(i));
+  auto s = rig.subscriber(10);  // capacity does not limit replay
+  test::run_task(rig.shard.context(), rig.shard.subscribe(s, std::string("earliest")));
+  EXPECT_TRUE(s->replaying);
+  EXPECT_EQ(s->queue().size(), 1000u);  // one page, not the whole history
+  std::vector<std::string> got;
+  auto drain = [&] {
+    auto ids = queued_ids(*s);
+    got.insert(got.end(), ids.begin(), ids.end());
+    s->queue().clear();
+  };
+  drain();
+  for (int i = 2500; i < 2510; ++i) rig.publish(std::to_string(i));  // live while replaying: read from the store
+  while (s->replaying) {
+    test::run_task(rig.shard.context(), rig.shard.replay_next(s));
+    drain();
+  }
+  rig.publish("2510");
+  drain();
+  ASSERT_EQ(got.size(), 2511u);
+  for (int i = 0; i < 2511; ++i) ASSERT_EQ(got[static_cast<std::size_t>(i)], std::to_string(i));
+  EXPECT_FALSE(s->closed());
+}
+
+TEST(ShardReplay, HistoryTrimmedDuringReplayClosesTheSubscriber) {
+  Rig<DirectListener> rig("local://?size=1500");
+  for (int i = 0; i < 1500; ++i) rig.publish(std::to_string(i));
+  auto s = rig.subscriber(10);
+  test::run_task(rig.shard.context(), rig.shard.subscribe(s, std::string("earliest")));
+  ASSERT_TRUE(s->replaying);
+  for (int i = 0; i < 1500; ++i) rig.publish("x");
+  test::run_task(rig.shard.context(), rig.shard.replay_next(s));
+  EXPECT_TRUE(s->closed());
+}
+}  // namespace
+}  // namespace herald
