@@ -181,6 +181,7 @@ void worker(const Options& o, int index, int count, int ready_fd, int go_fd, int
   Histogram hist;
   int ready = 0, closed = 0;
   bool announced = false;
+  std::int64_t published = 0, drain_deadline = 0;
   std::vector<epoll_event> events(1024);
   char buf[65536];
   for (;;) {
@@ -229,9 +230,26 @@ void worker(const Options& o, int index, int count, int ready_fd, int go_fd, int
       }
       c.buf.erase(0, start);
     }
-    // The parent asks for the report by writing to go_fd.
-    pollfd pfd{go_fd, POLLIN, 0};
-    if (poll(&pfd, 1, 0) > 0) break;
+    // The parent asks for the report by writing the number of updates it published to
+    // go_fd; the report waits (30 s at most) until every open subscriber has all of its own.
+    if (!drain_deadline) {
+      pollfd pfd{go_fd, POLLIN, 0};
+      if (poll(&pfd, 1, 0) > 0) {
+        if (read(go_fd, &published, sizeof published) != sizeof published) published = 0;
+        drain_deadline = now_ns() + std::int64_t(30e9);
+      }
+    }
+    if (drain_deadline) {
+      bool drained = true;
+      for (int i = 0; i < count && drained; ++i) {
+        const Conn& c = conns[std::size_t(i)];
+        if (!c.ready || c.fd < 0) continue;
+        long long topic = (index + static_cast<long long>(i) * o.workers) % o.topics;
+        long long expected = published > topic ? (published - 1 - topic) / o.topics + 1 : 0;
+        if (static_cast<long long>(c.received) < expected) drained = false;
+      }
+      if (drained || now_ns() > drain_deadline) break;
+    }
   }
   nlohmann::json report;
   std::uint64_t min_recv = UINT64_MAX, max_recv = 0, ooo = 0;
@@ -475,14 +493,14 @@ int run(const Options& o) {
     result["published"] = published;
     result["publish_errors"] = errors;
     result["publish_per_s"] = double(published) / pub_elapsed;
-    // Wait (bounded) for deliveries to drain before asking for the reports.
-    std::this_thread::sleep_for(std::chrono::milliseconds(1000));
   }
 
   Histogram hist;
   std::uint64_t min_received = UINT64_MAX, out_of_order = 0;
   int closed = 0;
-  for (std::size_t i = 0; i < children.size(); ++i) (void)!write(go_pipe[1], "x", 1);
+  // Each worker drains (bounded) until its subscribers have every update published to them.
+  std::int64_t sent = o.scenario == "fanout" ? published : 0;
+  for (std::size_t i = 0; i < children.size(); ++i) (void)!write(go_pipe[1], &sent, sizeof sent);
   for (std::size_t i = 0; i < children.size(); ++i) {
     std::uint32_t len = 0;
     if (read(report_pipe[0], &len, sizeof len) != sizeof len) return 1;

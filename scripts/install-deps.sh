@@ -6,13 +6,13 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config ccache
   libboost1.81-dev libboost-url1.81-dev libboost-json1.81-dev
-  liblmdb-dev libssl-dev libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev
+  liblmdb-dev libhiredis-dev libssl-dev libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   curl ca-certificates openssl python3
 )
-# Browser tests: Debian's Chromium driven by playwright-core from npm.
+# Tests: Debian's Chromium driven by playwright-core from npm; throwaway Redis servers.
 if [ "${HERALD_WITH_BROWSER:-0}" = 1 ]; then
-  packages+=(chromium)
+  packages+=(chromium redis-server)
   command -v node >/dev/null 2>&1 || packages+=(nodejs npm)
 fi
 

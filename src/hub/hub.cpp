@@ -6,6 +6,7 @@
 #include <boost/asio/use_future.hpp>
 
 #include "core/logging.hpp"
+#include "hub/presence.hpp"
 
 namespace herald {
 namespace asio = boost::asio;
@@ -60,6 +61,19 @@ void Hub::on_update(Stored stored) noexcept {
 
 void Hub::on_error(boost::system::error_code ec) noexcept {
   logger("hub")->error("transport_error error=\"{}\"", ec.message());
+}
+
+void Hub::on_gap() noexcept {
+  logger("hub")->warn("subscribers_disconnected reason=\"the transport skipped updates\"");
+  for (auto& s : shards_) asio::post(s->context(), [shard = s.get()] { shard->disconnect_all(); });
+}
+
+void Hub::on_subscribers_lost(std::vector<SubscriberInfo> subscribers) noexcept {
+  if (!config_.subscriptions || shards_.empty()) return;
+  auto announce = [](Transport& transport, std::vector<SubscriberInfo> gone) -> Task<void> {
+    for (auto& info : gone) co_await announce_subscriptions(transport, std::move(info), false);
+  };
+  asio::co_spawn(shards_[0]->context(), announce(*transport_, std::move(subscribers)), asio::detached);
 }
 
 }  // namespace herald

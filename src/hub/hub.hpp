@@ -31,7 +31,8 @@ class Hub final : public Listener {
 
   void on_update(Stored stored) noexcept override;
   void on_error(boost::system::error_code ec) noexcept override;
-
+  void on_gap() noexcept override;
+  void on_subscribers_lost(std::vector<SubscriberInfo> subscribers) noexcept override;
 
  private:
   const Config& config_;

@@ -155,6 +155,11 @@ std::uint64_t Shard::track(std::function<void()> close) {
 
 void Shard::untrack(std::uint64_t handle) { connections_.erase(handle); }
 
+void Shard::disconnect_all() {
+  auto subscribers = all_;
+  for (const auto& s : subscribers) s->close();
+}
+
 void Shard::close_all() {
   stopping_ = true;
   auto subscribers = all_;

@@ -72,6 +72,8 @@ class Shard {
   /// Tracks an open connection so shutdown can close it. Returns a handle for untrack.
   std::uint64_t track(std::function<void()> close);
   void untrack(std::uint64_t handle);
+  /// Closes every subscriber; they reconnect with their Last-Event-ID (shard thread).
+  void disconnect_all();
   /// Closes every subscriber and every tracked connection (shard thread).
   void close_all();
   bool stopping() const { return stopping_; }

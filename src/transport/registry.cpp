@@ -9,6 +9,7 @@
 #include "config/config.hpp"
 #include "transport/lmdb/lmdb_transport.hpp"
 #include "transport/local/local_transport.hpp"
+#include "transport/redis/redis_transport.hpp"
 #include "transport/transport.hpp"
 
 namespace herald {
@@ -20,6 +21,8 @@ const std::pair<const char*, Factory> kTransports[] = {
     {"null", [](const boost::urls::url_view& url) { return make_local_transport(url); }},
     {"lmdb", [](const boost::urls::url_view& url) { return make_lmdb_transport(url, false); }},
     {"bolt", [](const boost::urls::url_view& url) { return make_lmdb_transport(url, true); }},
+    {"redis", [](const boost::urls::url_view& url) { return make_redis_transport(url); }},
+    {"rediss", [](const boost::urls::url_view& url) { return make_redis_transport(url); }},
 };
 }  // namespace
 
@@ -29,7 +32,7 @@ std::unique_ptr<Transport> make_transport(const std::string& text) {
   for (const auto& [scheme, factory] : kTransports)
     if (url->scheme() == scheme) return factory(*url);
   throw ConfigError("invalid transport_url: unsupported scheme \"" + std::string(url->scheme()) +
-                    "\" (supported: local://, lmdb://, bolt://)");
+                    "\" (supported: local://, lmdb://, bolt://, redis://, rediss://)");
 }
 
 }  // namespace herald

@@ -18,6 +18,13 @@
 
 namespace herald {
 
+/// A subscriber as other nodes see it (presence).
+struct SubscriberInfo {
+  std::string id;
+  std::vector<std::string> topics;
+  std::string payload_json;  ///< serialized mercure.payload, empty when absent
+};
+
 /// Receives every update of the cluster. Implemented once, by the hub.
 class Listener {
  public:
@@ -26,13 +33,14 @@ class Listener {
   virtual void on_update(Stored stored) noexcept = 0;
   /// The bus failed; the hub reports it (health) and the transport retries.
   virtual void on_error(boost::system::error_code ec) noexcept = 0;
-};
-
-/// A subscriber as other nodes see it (presence).
-struct SubscriberInfo {
-  std::string id;
-  std::vector<std::string> topics;
-  std::string payload_json;  ///< serialized mercure.payload, empty when absent
+  /// The bus skipped updates (trimmed before this node read them, or the backend lost its
+  /// data): the hub disconnects its subscribers, which reconnect with their Last-Event-ID
+  /// and are told what history still holds, rather than silently missing updates.
+  virtual void on_gap() noexcept {}
+  /// Cluster presence: subscribers of a node that died without withdrawing them. Exactly
+  /// one node of the cluster is handed them (the transport elects it through its backend);
+  /// the hub publishes their "inactive" subscription events.
+  virtual void on_subscribers_lost(std::vector<SubscriberInfo> subscribers) noexcept { (void)subscribers; }
 };
 
 /// Every method may be called from any thread and may suspend; none throws.

@@ -16,7 +16,7 @@ class BenchSmoke(HubTestCase):
 
     def bench(self, *args):
         r = subprocess.run([BENCH, *args, "--port", str(self.hub.port), "--pid", str(self.hub.proc.pid),
-                            "--token", PUBLISHER], capture_output=True, text=True, timeout=120)
+                            "--token", PUBLISHER], capture_output=True, text=True, errors="replace", timeout=120)
         self.assertEqual(r.returncode, 0, r.stderr)
         return json.loads(r.stdout)
 
@@ -52,7 +52,7 @@ class ReplaySmoke(HubTestCase):
 
     def test_replay(self):
         r = subprocess.run([BENCH, "replay", "--port", str(self.hub.port), "--history", "300", "--publishers", "2",
-                            "--token", PUBLISHER], capture_output=True, text=True, timeout=120)
+                            "--token", PUBLISHER], capture_output=True, text=True, errors="replace", timeout=120)
         self.assertEqual(r.returncode, 0, r.stderr)
         out = json.loads(r.stdout)
         self.assertEqual(out["publish_errors"], 0)

@@ -32,7 +32,7 @@
 #include "config/config.hpp"
 #include "core/duration.hpp"
 #include "core/logging.hpp"
-#include "transport/lmdb/update_codec.hpp"
+#include "transport/update_codec.hpp"
 #include "transport/local_presence.hpp"
 
 namespace herald {

@@ -7,7 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "support/run_task.hpp"
-#include "transport/lmdb/update_codec.hpp"
+#include "transport/update_codec.hpp"
 #include "transport/transport.hpp"
 
 namespace herald {

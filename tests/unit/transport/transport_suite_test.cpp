@@ -1,14 +1,16 @@
 // The shared transport conformance suite: every transport URL listed in
-// INSTANTIATE_TEST_SUITE_P below must pass it (later: lmdb://, redis://, postgres://, kafka://).
+// INSTANTIATE_TEST_SUITE_P below must pass it (later: postgres://, kafka://).
 #include <unistd.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <filesystem>
 #include <mutex>
 #include <thread>
 
 #include <gtest/gtest.h>
 
+#include "support/redis_server.hpp"
 #include "support/run_task.hpp"
 #include "transport/transport.hpp"
 
@@ -20,7 +22,15 @@ class RecordingListener final : public Listener {
   void on_update(Stored stored) noexcept override {
     std::lock_guard lock(mutex);
     seen.push_back(stored);
+    changed.notify_all();
   }
+  /// Waits (10 s at most) until `n` updates were seen: a bus may deliver after publish returns.
+  std::vector<Stored> wait_seen(std::size_t n) {
+    std::unique_lock lock(mutex);
+    changed.wait_for(lock, std::chrono::seconds(10), [&] { return seen.size() >= n; });
+    return seen;
+  }
+  std::condition_variable changed;
   void on_error(boost::system::error_code) noexcept override { ++errors; }
   std::mutex mutex;
   std::vector<Stored> seen;
@@ -35,9 +45,14 @@ UpdatePtr update(std::string id, std::string topic = "https://example.com/t") {
   return u;
 }
 
-/// A fresh URL per test (LMDB needs its own directory).
+/// A fresh URL per test (LMDB needs its own directory, Redis a server and a stream).
 std::string fresh_url(const std::string& kind) {
   if (kind == "local") return "local://";
+  if (kind == "redis") {
+    static test::RedisServer server;
+    static int streams = 0;
+    return server.url("suite-" + std::to_string(streams++));
+  }
   static int n = 0;
   auto dir = std::filesystem::temp_directory_path() /
              ("herald-suite-" + std::to_string(::getpid()) + "-" + std::to_string(n++));
@@ -68,10 +83,11 @@ TEST_P(TransportSuite, PublishAssignsIncreasingSeqAndNotifiesInOrder) {
   Seq c = publish("c");
   EXPECT_LT(a, b);
   EXPECT_LT(b, c);
-  ASSERT_EQ(listener_.seen.size(), 3u);
-  EXPECT_EQ(listener_.seen[0].update->id, "a");
-  EXPECT_EQ(listener_.seen[2].seq, c);
-  EXPECT_EQ(listener_.seen[1].update->data, "payload b");
+  auto seen = listener_.wait_seen(3);
+  ASSERT_EQ(seen.size(), 3u);
+  EXPECT_EQ(seen[0].update->id, "a");
+  EXPECT_EQ(seen[2].seq, c);
+  EXPECT_EQ(seen[1].update->data, "payload b");
 }
 
 TEST_P(TransportSuite, FindResolvesIdsAndEarliest) {
@@ -133,12 +149,12 @@ TEST_P(TransportSuite, ConcurrentPublishersGetOneOrder) {
     });
   }
   for (auto& th : threads) th.join();
-  std::lock_guard lock(listener_.mutex);
-  ASSERT_EQ(listener_.seen.size(), static_cast<std::size_t>(kThreads * kEach));
-  for (std::size_t i = 1; i < listener_.seen.size(); ++i) EXPECT_LT(listener_.seen[i - 1].seq, listener_.seen[i].seq);
+  auto seen = listener_.wait_seen(kThreads * kEach);
+  ASSERT_EQ(seen.size(), static_cast<std::size_t>(kThreads * kEach));
+  for (std::size_t i = 1; i < seen.size(); ++i) EXPECT_LT(seen[i - 1].seq, seen[i].seq);
 }
 
-INSTANTIATE_TEST_SUITE_P(Transports, TransportSuite, ::testing::Values("local", "lmdb"),
+INSTANTIATE_TEST_SUITE_P(Transports, TransportSuite, ::testing::Values("local", "lmdb", "redis"),
                          [](const auto& info) { return info.param; });
 
 TEST(LocalTransport, RingKeepsTheLastSizeUpdates) {

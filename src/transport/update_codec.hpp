@@ -1,6 +1,7 @@
 #pragma once
-// The stored form of an update in the LMDB log: a small length-prefixed binary record
-// (little-endian), with the time it was stored for max_age retention.
+// The stored form of an update in a transport log (LMDB record, Redis stream entry): a
+// small length-prefixed binary record (little-endian), with the time it was stored (for
+// max_age retention).
 #include <cstdint>
 #include <optional>
 #include <string>

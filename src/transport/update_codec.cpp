@@ -1,4 +1,4 @@
-#include "transport/lmdb/update_codec.hpp"
+#include "transport/update_codec.hpp"
 
 #include <cstring>
 #include <memory>

@@ -1,0 +1,71 @@
+#include "transport/redis/redis_options.hpp"
+
+#include <charconv>
+
+#include "config/config.hpp"
+
+namespace herald {
+namespace {
+
+[[noreturn]] void bad(const std::string& what) { throw ConfigError("invalid transport_url: " + what); }
+
+std::uint64_t parse_number(const std::string& key, const std::string& v, std::uint64_t max) {
+  std::uint64_t n = 0;
+  auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+  if (v.empty() || ec != std::errc() || end != v.data() + v.size() || n > max)
+    bad(key + " must be an integer between 0 and " + std::to_string(max));
+  return n;
+}
+
+bool parse_flag(const std::string& key, const std::string& v) {
+  if (v == "1" || v == "true") return true;
+  if (v == "0" || v == "false" || v.empty()) return false;
+  bad(key + " must be 0 or 1");
+}
+
+}  // namespace
+
+RedisOptions parse_redis_url(const boost::urls::url_view& url) {
+  RedisOptions o;
+  o.tls = url.scheme() == "rediss";
+  if (!url.has_authority() || url.host().empty()) bad("missing the Redis host (redis://host:port/stream)");
+  o.host = url.host_address();  // IPv6 literals without their brackets
+  if (url.has_port()) {
+    if (url.port().empty()) bad("the Redis port is empty");
+    o.port = static_cast<std::uint16_t>(parse_number("port", std::string(url.port()), 65535));
+    if (o.port == 0) bad("port must be between 1 and 65535");
+  }
+  if (url.has_userinfo()) {
+    o.user = url.user();
+    o.password = url.password();
+    // redis://:password@host is the password-only form (no ACL user).
+    if (!url.has_password()) std::swap(o.user, o.password);
+  }
+  std::string path = url.path();
+  while (!path.empty() && path.front() == '/') path.erase(0, 1);
+  if (!path.empty()) o.stream = path;
+  if (o.stream.find_first_of("{} \r\n") != std::string::npos)
+    bad("the stream name must not contain braces, spaces or line breaks");
+
+  for (auto param : url.params()) {
+    const std::string& k = param.key;
+    const std::string& v = param.value;
+    if (k == "tls") o.tls = parse_flag(k, v) || url.scheme() == "rediss";
+    else if (k == "max_len_approx") o.max_len_approx = parse_number(k, v, std::uint64_t(1) << 62);
+    else if (k == "db") o.db = static_cast<int>(parse_number(k, v, 65535));
+    else if (k == "tls_ca_file") o.tls_ca_file = v;
+    else if (k == "tls_insecure") o.tls_verify = !parse_flag(k, v);
+    else if (k == "connect_timeout" || k == "presence_ttl") {
+      auto d = parse_duration(v);
+      if (!d || *d <= Duration::zero()) bad(k + " must be a positive duration such as 5s");
+      (k == "connect_timeout" ? o.connect_timeout : o.presence_ttl) = *d;
+    } else {
+      bad("unknown parameter \"" + k + "\" for redis:// (known: tls, max_len_approx, db, tls_ca_file, "
+          "tls_insecure, connect_timeout, presence_ttl)");
+    }
+  }
+  if (o.presence_ttl < std::chrono::seconds(1)) bad("presence_ttl must be at least 1s");
+  return o;
+}
+
+}  // namespace herald

@@ -1,0 +1,98 @@
+#pragma once
+// The Lua scripts of the Redis transport. Each runs atomically in Redis, which is what makes
+// the seq, the stream entry and the id index one unit, and what elects exactly one node to
+// announce the departure of a dead node's subscribers.
+//
+// Keys (P = the stream name from the URL):
+//   P             the stream; entry id "<seq>-0", field u = the encoded update
+//   P:seq         the last seq assigned (INCR)
+//   P:ids         sorted set: event id -> seq, trimmed together with the stream
+//   P:nodes       sorted set: node id -> its last heartbeat (Redis server time, ms)
+//   P:node:<id>   hash: the node's registry record (info JSON, heartbeat)
+//   P:subs:<id>   hash: subscriber id -> presence record, for the node's subscribers
+namespace herald::redis_scripts {
+
+/// KEYS: stream, seq, ids. ARGV: record, event id, max_len (0 = unbounded). Returns the seq.
+inline constexpr const char* kPublish = R"lua(
+if redis.call('EXISTS', KEYS[2]) == 0 then
+  local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
+  if #last > 0 then redis.call('SET', KEYS[2], string.match(last[1][1], '^(%d+)')) end
+end
+local seq = redis.call('INCR', KEYS[2])
+local id = string.format('%d-0', seq)
+local maxlen = tonumber(ARGV[3])
+local added
+if maxlen > 0 then
+  added = redis.pcall('XADD', KEYS[1], 'MAXLEN', '~', maxlen, id, 'u', ARGV[1])
+else
+  added = redis.pcall('XADD', KEYS[1], id, 'u', ARGV[1])
+end
+if type(added) == 'table' and added.err then
+  redis.call('DECR', KEYS[2])
+  return added
+end
+redis.call('ZADD', KEYS[3], seq, ARGV[2])
+if maxlen > 0 then
+  local first = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)
+  if #first > 0 then
+    redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', '(' .. string.match(first[1][1], '^(%d+)'))
+  end
+end
+return seq
+)lua";
+
+/// KEYS: nodes, node record. ARGV: node id, info JSON, record ttl (ms). Returns server time (ms).
+inline constexpr const char* kHeartbeat = R"lua(
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZADD', KEYS[1], now, ARGV[1])
+redis.call('HSET', KEYS[2], 'info', ARGV[2], 'heartbeat', now)
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
+return now
+)lua";
+
+/// KEYS: nodes. ARGV: key prefix "P:", ttl (ms). Removes the nodes silent for longer than ttl
+/// and returns their subscribers' presence records: the one caller that gets them announces
+/// their departure, so it happens once in the cluster.
+inline constexpr const char* kReap = R"lua(
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local dead = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[2]))
+local out = {}
+for _, node in ipairs(dead) do
+  local subs = redis.call('HVALS', ARGV[1] .. 'subs:' .. node)
+  for _, s in ipairs(subs) do out[#out + 1] = s end
+  redis.call('DEL', ARGV[1] .. 'subs:' .. node, ARGV[1] .. 'node:' .. node)
+  redis.call('ZREM', KEYS[1], node)
+end
+return out
+)lua";
+
+/// KEYS: nodes. ARGV: key prefix "P:", ttl (ms). The presence records of every live node,
+/// node by node.
+inline constexpr const char* kPresence = R"lua(
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local nodes = redis.call('ZRANGEBYSCORE', KEYS[1], now - tonumber(ARGV[2]), '+inf')
+local out = {}
+for _, node in ipairs(nodes) do
+  local subs = redis.call('HGETALL', ARGV[1] .. 'subs:' .. node)
+  for i = 2, #subs, 2 do out[#out + 1] = subs[i] end
+end
+return out
+)lua";
+
+/// KEYS: nodes. ARGV: key prefix "P:", ttl (ms). The registry records of every live node.
+inline constexpr const char* kNodes = R"lua(
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local nodes = redis.call('ZRANGEBYSCORE', KEYS[1], now - tonumber(ARGV[2]), '+inf')
+local out = {}
+for _, node in ipairs(nodes) do
+  local info = redis.call('HGET', ARGV[1] .. 'node:' .. node, 'info')
+  if info then out[#out + 1] = info end
+end
+return out
+)lua";
+
+}  // namespace herald::redis_scripts

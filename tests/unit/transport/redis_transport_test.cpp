@@ -1,0 +1,262 @@
+// Redis-specific behaviour, against a real redis-server started per test: several nodes on
+// one stream, trimming, credentials, a Redis restart, presence across nodes and the reaping
+// of a dead node's subscribers.
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+
+#include <gtest/gtest.h>
+
+#include "config/config.hpp"
+#include "support/redis_server.hpp"
+#include "support/run_task.hpp"
+#include "transport/redis/redis_options.hpp"
+#include "transport/transport.hpp"
+
+#include <boost/url/parse.hpp>
+
+namespace herald {
+namespace {
+
+std::string resp(const std::vector<std::string>& args) {
+  std::string out = "*" + std::to_string(args.size()) + "\r\n";
+  for (const auto& a : args) out += "$" + std::to_string(a.size()) + "\r\n" + a + "\r\n";
+  return out;
+}
+
+class Recorder final : public Listener {
+ public:
+  void on_update(Stored stored) noexcept override {
+    std::lock_guard lock(mutex);
+    seen.push_back(std::move(stored));
+    changed.notify_all();
+  }
+  void on_error(boost::system::error_code) noexcept override {}
+  void on_gap() noexcept override {
+    std::lock_guard lock(mutex);
+    ++gaps;
+    changed.notify_all();
+  }
+  void on_subscribers_lost(std::vector<SubscriberInfo> subscribers) noexcept override {
+    std::lock_guard lock(mutex);
+    for (auto& s : subscribers) lost.push_back(s.id);
+    changed.notify_all();
+  }
+  /// Waits (15 s at most) for `done` to hold, under the lock.
+  template <class Pred>
+  bool wait(Pred done) {
+    std::unique_lock lock(mutex);
+    return changed.wait_for(lock, std::chrono::seconds(15), done);
+  }
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::vector<Stored> seen;
+  std::vector<std::string> lost;
+  int gaps = 0;
+};
+
+UpdatePtr update(std::string id) {
+  auto u = std::make_shared<Update>();
+  u->id = std::move(id);
+  u->topics = {"https://example.com/t"};
+  u->data = "data of " + u->id;
+  return u;
+}
+
+class RedisTransportTest : public ::testing::Test {
+ protected:
+  template <class T>
+  T run(Task<T> t) { return test::run_task(io_, std::move(t)); }
+  std::unique_ptr<Transport> node(Recorder& r, const std::string& query = "") {
+    auto t = make_transport(redis_.url("cluster") + query);
+    EXPECT_TRUE(run(t->listen(r)).has_value());
+    return t;
+  }
+  Result<Seq> publish(Transport& t, const std::string& id) { return run(t.publish(update(id))); }
+
+  test::RedisServer redis_;
+  boost::asio::io_context io_;
+};
+
+TEST(RedisOptions, ParsesTheMercureHaUrlForm) {
+  auto o = parse_redis_url(*boost::urls::parse_uri("redis://alice:s%40cret@redis.example:6380/mercure-ha?max_len_approx=5000&db=2"));
+  EXPECT_EQ(o.host, "redis.example");
+  EXPECT_EQ(o.port, 6380);
+  EXPECT_EQ(o.user, "alice");
+  EXPECT_EQ(o.password, "s@cret");
+  EXPECT_EQ(o.stream, "mercure-ha");
+  EXPECT_EQ(o.max_len_approx, 5000u);
+  EXPECT_EQ(o.db, 2);
+  EXPECT_FALSE(o.tls);
+  auto p = parse_redis_url(*boost::urls::parse_uri("redis://:only-password@127.0.0.1/s?tls=1"));
+  EXPECT_EQ(p.user, "");
+  EXPECT_EQ(p.password, "only-password");
+  EXPECT_TRUE(p.tls);
+  EXPECT_EQ(p.port, 6379);
+  EXPECT_TRUE(parse_redis_url(*boost::urls::parse_uri("rediss://h/s")).tls);
+}
+
+TEST(RedisOptions, BadUrlsAreOneLineConfigErrors) {
+  for (const char* url : {"redis://h:0/s", "redis://h:99999/s", "redis://h/s?max_len_approx=-1", "redis://h/s?tls=maybe",
+                          "redis://h/s?bogus=1", "redis:///s", "redis://h/a%7Bb%7D", "redis://h/s?presence_ttl=0s"}) {
+    try {
+      make_transport(url);
+      ADD_FAILURE() << url << " was accepted";
+    } catch (const ConfigError& e) {
+      std::string what = e.what();
+      EXPECT_TRUE(what.starts_with("invalid transport_url: ")) << what;
+      EXPECT_EQ(what.find('\n'), std::string::npos) << what;
+    }
+  }
+}
+
+TEST_F(RedisTransportTest, UpdatesReachEveryNodeInOneOrder) {
+  Recorder ra, rb, rc;
+  auto a = node(ra), b = node(rb), c = node(rc);
+  std::vector<std::thread> publishers;
+  for (Transport* t : {a.get(), b.get(), c.get()}) {
+    publishers.emplace_back([t, this] {
+      boost::asio::io_context io;
+      for (int i = 0; i < 100; ++i) ASSERT_TRUE(test::run_task(io, t->publish(update("u"))).has_value());
+    });
+  }
+  for (auto& p : publishers) p.join();
+  for (Recorder* r : {&ra, &rb, &rc}) ASSERT_TRUE(r->wait([&] { return r->seen.size() >= 300; }));
+  for (std::size_t i = 0; i < 300; ++i) {
+    EXPECT_EQ(ra.seen[i].seq, i + 1);  // dense, gapless, the same on every node
+    EXPECT_EQ(rb.seen[i].seq, ra.seen[i].seq);
+    EXPECT_EQ(rc.seen[i].seq, ra.seen[i].seq);
+  }
+  EXPECT_EQ(ra.gaps + rb.gaps + rc.gaps, 0);
+}
+
+TEST_F(RedisTransportTest, HistoryPublishedOnOneNodeIsFoundOnAnother) {
+  Recorder ra, rb;
+  auto a = node(ra), b = node(rb);
+  publish(*a, "first").value();
+  Seq second = publish(*a, "second").value();
+  publish(*a, "third").value();
+  EXPECT_EQ(run(b->find("second")).value(), second);
+  EXPECT_EQ(run(b->last_event_id()).value(), "third");
+  auto page = run(b->read_after(second, 10)).value();
+  ASSERT_EQ(page.size(), 1u);
+  EXPECT_EQ(page[0].update->id, "third");
+  EXPECT_EQ(page[0].update->data, "data of third");
+  EXPECT_EQ(run(b->find("never-published")).error(), make_error_code(Errc::not_found));
+}
+
+TEST_F(RedisTransportTest, TrimmingDropsOldUpdatesAndTheirIds) {
+  Recorder r;
+  auto t = node(r, "?max_len_approx=10");
+  for (int i = 1; i <= 500; ++i) publish(*t, "id" + std::to_string(i)).value();
+  EXPECT_EQ(run(t->find("id1")).error(), make_error_code(Errc::not_found));
+  EXPECT_TRUE(run(t->find("id500")).has_value());
+  EXPECT_EQ(run(t->read_after(1, 10)).error(), make_error_code(Errc::not_found));  // what followed 1 is gone
+  auto kept = redis_.raw_command(resp({"XLEN", "cluster"}));
+  auto ids = redis_.raw_command(resp({"ZCARD", "cluster:ids"}));
+  EXPECT_LT(std::stoi(kept.substr(1)), 500);
+  EXPECT_EQ(kept, ids);  // the id index is trimmed with the stream
+  auto all = run(t->read_after(0, 1000)).value();  // earliest: whatever is retained, in order
+  ASSERT_FALSE(all.empty());
+  EXPECT_EQ(all.back().update->id, "id500");
+}
+
+TEST_F(RedisTransportTest, ListenerResumesAfterRedisRestartsWithoutLossOrDuplicates) {
+  Recorder r;
+  auto t = node(r);
+  for (int i = 0; i < 20; ++i) publish(*t, "before" + std::to_string(i)).value();
+  ASSERT_TRUE(r.wait([&] { return r.seen.size() >= 20; }));
+  redis_.stop(true);  // kill -9: the append-only file (fsync always) keeps every acknowledged update
+  for (int i = 0; i < 200 && t->healthy(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_FALSE(t->healthy());
+  EXPECT_FALSE(publish(*t, "while-down").has_value());  // refused, not acknowledged
+  redis_.start();
+  bool up = false;
+  for (int i = 0; i < 1000 && !up; ++i) {
+    up = t->healthy();
+    if (!up) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_TRUE(up) << "did not reconnect within 10 s";
+  for (int i = 0; i < 20; ++i) publish(*t, "after" + std::to_string(i)).value();
+  ASSERT_TRUE(r.wait([&] { return r.seen.size() >= 40; }));
+  std::lock_guard lock(r.mutex);
+  ASSERT_EQ(r.seen.size(), 40u);
+  for (std::size_t i = 0; i < 40; ++i) EXPECT_EQ(r.seen[i].seq, i + 1);
+  EXPECT_EQ(r.seen[20].update->id, "after0");
+  EXPECT_EQ(r.gaps, 0);
+}
+
+TEST_F(RedisTransportTest, WrongPasswordIsAConfigErrorAndTheRightOneWorks) {
+  test::RedisServer secured("--requirepass s3cret");
+  std::string base = "127.0.0.1:" + std::to_string(secured.port()) + "/s";
+  try {
+    make_transport("redis://:wrong@" + base);
+    ADD_FAILURE() << "a wrong password was accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("Redis refused the connection (WRONGPASS"), std::string::npos) << e.what();
+    EXPECT_EQ(std::string(e.what()).find("wrong@"), std::string::npos) << "the URL's password leaked";
+  }
+  EXPECT_THROW(make_transport("redis://" + base), ConfigError);  // no password at all
+  EXPECT_THROW(make_transport("redis://:s3cret@" + base + "?db=1000"), ConfigError);  // no such database (16 by default)
+  auto t = make_transport("redis://:s3cret@" + base);
+  Recorder r;
+  ASSERT_TRUE(run(t->listen(r)).has_value());
+  EXPECT_TRUE(publish(*t, "x").has_value());
+}
+
+TEST_F(RedisTransportTest, UnreachableRedisIsUnhealthyNotFatal) {
+  int port = redis_.port();
+  redis_.stop();
+  auto t = make_transport("redis://127.0.0.1:" + std::to_string(port) + "/s?connect_timeout=1s");
+  EXPECT_FALSE(t->healthy());
+  EXPECT_FALSE(publish(*t, "x").has_value());
+  run(t->close());
+}
+
+TEST_F(RedisTransportTest, PresenceListsEveryNodesSubscribers) {
+  Recorder ra, rb;
+  auto a = node(ra), b = node(rb);
+  ASSERT_TRUE(run(a->announce(SubscriberInfo{"sub-a", {"t1"}, R"({"u":1})"}, true)).has_value());
+  ASSERT_TRUE(run(b->announce(SubscriberInfo{"sub-b", {"t2", "t3"}, ""}, true)).has_value());
+  // A node is listed once its first heartbeat is in: both have beaten when they connected.
+  for (Transport* t : {a.get(), b.get()}) {
+    auto list = run(t->presence()).value();
+    std::vector<std::string> ids;
+    for (auto& s : list) ids.push_back(s.id);
+    std::sort(ids.begin(), ids.end());
+    EXPECT_EQ(ids, (std::vector<std::string>{"sub-a", "sub-b"}));
+  }
+  ASSERT_TRUE(run(b->announce(SubscriberInfo{"sub-b", {"t2", "t3"}, ""}, false)).has_value());
+  auto list = run(a->presence()).value();
+  ASSERT_EQ(list.size(), 1u);
+  EXPECT_EQ(list[0].id, "sub-a");
+  EXPECT_EQ(list[0].payload_json, R"({"u":1})");
+  run(b->close());  // a clean stop leaves the registry at once
+  EXPECT_EQ(redis_.raw_command(resp({"ZCARD", "cluster:nodes"})), ":1\r\n");
+}
+
+TEST_F(RedisTransportTest, ADeadNodesSubscribersAreReportedOnceByOneSurvivor) {
+  Recorder ra, rb;
+  auto a = node(ra, "?presence_ttl=1s"), b = node(rb, "?presence_ttl=1s");
+  // A node that stopped heart-beating long ago, with two subscribers.
+  // (Subscribers first: a node that is listed is reaped at the next heartbeat.)
+  redis_.raw_command(resp({"HSET", "cluster:subs:dead-node", "ghost-1", R"({"id":"ghost-1","topics":["t"],"payload":""})",
+                           "ghost-2", R"({"id":"ghost-2","topics":["u"],"payload":""})"}));
+  redis_.raw_command(resp({"ZADD", "cluster:nodes", "1", "dead-node"}));
+  auto both = [&] {
+    std::scoped_lock lock(ra.mutex, rb.mutex);
+    return ra.lost.size() + rb.lost.size();
+  };
+  // Both survivors heartbeat (and try to reap) every ttl/3; the reap script hands the dead
+  // node's records to whichever runs first and removes them in the same step.
+  for (int i = 0; i < 1500 && both() < 2; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_EQ(both(), 2u);
+  EXPECT_EQ(redis_.raw_command(resp({"ZSCORE", "cluster:nodes", "dead-node"})), "$-1\r\n");
+  EXPECT_EQ(redis_.raw_command(resp({"EXISTS", "cluster:subs:dead-node"})), ":0\r\n");
+  EXPECT_TRUE(ra.lost.empty() || rb.lost.empty()) << "reported by both nodes";
+  auto list = run(a->presence()).value();
+  for (auto& s : list) EXPECT_NE(s.id.rfind("ghost", 0), 0u);
+}
+
+}  // namespace
+}  // namespace herald
