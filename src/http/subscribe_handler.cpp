@@ -293,7 +293,11 @@ Task<std::optional<Response>> handle_subscribe(Context ctx, tcp::socket& socket,
   // The connect event goes out before the subscriber is registered, so it never sees its own.
   if (config.subscriptions) {
     SubscriberInfo info = subscriber_info(*sub);
-    sub->last_seq = co_await announce_subscriptions(ctx.hub.transport(), std::move(info), true);
+    Seq own_event = co_await announce_subscriptions(ctx.hub.transport(), std::move(info), true);
+    // Without a cursor the subscription starts after its own connect event. With one, the
+    // replay starts at the cursor: what was published since must not be skipped (the own
+    // event is replayed only to a subscriber of the subscription topics, as in the reference).
+    if (!cursor) sub->last_seq = own_event;
   }
   auto outcome = co_await ctx.shard.subscribe(sub, cursor);
   log->debug("subscribed subscriber={} topics={} remote={}", sub->id, sub->topics.size(), sub->remote_addr);

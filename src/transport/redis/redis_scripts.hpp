@@ -41,14 +41,15 @@ end
 return seq
 )lua";
 
-/// KEYS: nodes, node record. ARGV: node id, info JSON, record ttl (ms). Returns server time (ms).
+/// KEYS: nodes, node record. ARGV: node id, info JSON, record ttl (ms). Returns 1 when the
+/// node was not registered (first beat, or reaped after a silence: its presence was dropped).
 inline constexpr const char* kHeartbeat = R"lua(
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('ZADD', KEYS[1], now, ARGV[1])
+local added = redis.call('ZADD', KEYS[1], now, ARGV[1])
 redis.call('HSET', KEYS[2], 'info', ARGV[2], 'heartbeat', now)
 redis.call('PEXPIRE', KEYS[2], ARGV[3])
-return now
+return added
 )lua";
 
 /// KEYS: nodes. ARGV: key prefix "P:", ttl (ms). Removes the nodes silent for longer than ttl

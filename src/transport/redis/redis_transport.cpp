@@ -139,6 +139,7 @@ class RedisTransport final : public Transport {
     auto first = asio::co_spawn(io_, first_connect(), asio::use_future).get();
     if (!first && first.error() == make_error_code(Errc::unauthorized))
       throw ConfigError("invalid transport_url: Redis refused the connection (" + auth_error_ + ")");
+    started_ = true;
     asio::co_spawn(io_, supervise(), asio::detached);
   }
 
@@ -339,6 +340,8 @@ class RedisTransport final : public Transport {
   }
 
   void report_down(const char* role, boost::system::error_code ec, const std::string& detail) {
+    // Refused credentials at start become the one-line configuration error instead.
+    if (!started_ && ec == make_error_code(Errc::unauthorized)) return;
     // Logged once per outage, not once per retry.
     auto& reported = std::string_view(role) == "bus" ? bus_down_reported_ : command_down_reported_;
     if (reported) return;
@@ -400,6 +403,13 @@ class RedisTransport final : public Transport {
                    std::to_string(ttl_ms() * 2)};
     auto r = co_await eval(heartbeat_, 2, std::move(beat_args));
     if (!r) co_return;
+    if (r->as_integer().value_or(0) == 1 && registered_) {
+      // Another node reaped this one during a silence (e.g. a Redis outage longer than
+      // presence_ttl) and dropped its subscribers: write them again.
+      logger("redis")->warn("redis_presence_restored node={}", node_id_);
+      co_await resync_presence();
+    }
+    registered_ = true;
     Args reap_args{prefix_ + "nodes", prefix_, std::to_string(ttl_ms())};
     auto lost = co_await eval(reap_, 1, std::move(reap_args));
     if (!lost || lost->elements.empty()) co_return;
@@ -500,6 +510,8 @@ class RedisTransport final : public Transport {
   std::optional<Seq> start_position_;
   std::atomic<bool> command_up_{false}, bus_up_{false}, closing_{false};
   bool command_down_reported_ = false, bus_down_reported_ = false;  ///< transport thread only
+  bool registered_ = false;  ///< transport thread only: the first heartbeat is in
+  std::atomic<bool> started_{false};
   std::string auth_error_;
   LocalPresence own_;
 };
