@@ -61,6 +61,7 @@ struct Options {
   int history = 10000;    // replay: updates stored before the measurement
   double hold = 0;        // idle: keep the subscriptions open this long after measuring
   int topics = 1;         // fanout: subscriber i listens to topic i % topics ("%T" in paths and body)
+  std::vector<int> sub_ports;  // subscriber i connects to sub_ports[i % n] (cluster nodes); empty: --port
 };
 
 /// `text` with every "%T" replaced by `topic`.
@@ -84,7 +85,7 @@ long rss_kib(int pid) {
   return -1;
 }
 
-int connect_to(const Options& o, int source_index) {
+int connect_to(const Options& o, int source_index, int port = 0) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   if (fd < 0) return -1;
   if (o.sources > 0) {
@@ -95,7 +96,7 @@ int connect_to(const Options& o, int source_index) {
   }
   sockaddr_in dst{};
   dst.sin_family = AF_INET;
-  dst.sin_port = htons(static_cast<uint16_t>(o.port));
+  dst.sin_port = htons(static_cast<uint16_t>(port ? port : o.port));
   inet_pton(AF_INET, o.host.c_str(), &dst.sin_addr);
   if (connect(fd, reinterpret_cast<sockaddr*>(&dst), sizeof dst) != 0) {
     close(fd);
@@ -166,7 +167,9 @@ void worker(const Options& o, int index, int count, int ready_fd, int go_fd, int
     long long global = index + static_cast<long long>(i) * o.workers;  // this subscriber's number
     std::string request = "GET " + with_topic(o.sub_path, global % o.topics) + " HTTP/1.1\r\nHost: " + o.host +
                           "\r\nAccept: text/event-stream\r\n\r\n";
-    int fd = connect_to(o, int(global));
+    // Subscribers spread over --sub-ports (cluster nodes) when given; the publisher uses --port.
+    int port = o.sub_ports.empty() ? o.port : o.sub_ports[std::size_t(global) % o.sub_ports.size()];
+    int fd = connect_to(o, int(global), port);
     if (fd < 0 || !write_all(fd, request)) {
       ++failed;
       continue;
@@ -558,6 +561,8 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   app.add_option("--host", o.host, "hub address");
   app.add_option("--port", o.port, "hub port")->required();
+  app.add_option("--sub-ports", o.sub_ports, "fanout/idle: subscribers spread over these ports (cluster nodes)")
+      ->delimiter(',');
   app.add_option("--sub-path", o.sub_path, "subscribe path and query");
   app.add_option("--pub-path", o.pub_path, "publish path");
   app.add_option("--pub-body", o.pub_body, "form prefix before the data");

@@ -11,6 +11,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -249,7 +250,8 @@ void RedisConnection::fail(error_code ec) {
 }
 
 void RedisConnection::close() {
-  asio::post(io_, [this, self = shared_from_this()] { fail(asio::error::operation_aborted); });
+  // dispatch: on the connection's own thread (shutdown) it fails at once, before the loop stops.
+  asio::dispatch(io_, [this, self = shared_from_this()] { fail(asio::error::operation_aborted); });
 }
 
 }  // namespace herald
