@@ -107,6 +107,13 @@ class SubscriptionsApi(HubTestCase):
                 if doc["topic"] == "later" and not doc["active"]:
                     break
 
+    def test_last_event_id_replays_everything_after_the_cursor(self):
+        # The connect event is published before the replay: it must not move the cursor forward.
+        for i in range(3):
+            self.assertEqual(self.hub.publish({"topic": "replayed", "id": "r%d" % i, "data": str(i)})[0], 200)
+        with self.hub.subscribe(["replayed"], headers={"Last-Event-ID": "r0"}) as s:
+            self.assertEqual([s.next_event()["id"] for _ in range(2)], ["r1", "r2"])
+
     def test_scoped_watcher_only_sees_its_scope(self):
         scoped = mercure_token(subscribe=["/.well-known/mercure/subscriptions/ABCD{/subscriber}"])
         with self.hub.subscribe([ALL_EVENTS], token=scoped) as watcher:

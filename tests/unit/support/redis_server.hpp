@@ -18,6 +18,8 @@ class RedisServer {
   RedisServer& operator=(const RedisServer&) = delete;
 
   int port() const { return port_; }
+  /// A port nothing listens on now (for a second listener, e.g. --tls-port).
+  static int free_port();
   std::string url(const std::string& stream = "herald-test") const;
   /// Sends one command over a fresh connection and returns the raw RESP reply.
   std::string raw_command(const std::string& resp) const;

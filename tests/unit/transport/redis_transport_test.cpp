@@ -2,6 +2,8 @@
 // one stream, trimming, credentials, a Redis restart, presence across nodes and the reaping
 // of a dead node's subscribers.
 #include <atomic>
+#include <cstdlib>
+#include <filesystem>
 #include <condition_variable>
 #include <mutex>
 
@@ -256,6 +258,82 @@ TEST_F(RedisTransportTest, ADeadNodesSubscribersAreReportedOnceByOneSurvivor) {
   EXPECT_TRUE(ra.lost.empty() || rb.lost.empty()) << "reported by both nodes";
   auto list = run(a->presence()).value();
   for (auto& s : list) EXPECT_NE(s.id.rfind("ghost", 0), 0u);
+}
+
+TEST_F(RedisTransportTest, AHoleInTheSequenceIsReportedAsAGap) {
+  Recorder r;
+  auto t = node(r);
+  publish(*t, "a").value();
+  ASSERT_TRUE(r.wait([&] { return r.seen.size() >= 1; }));
+  // As if entries 2..5 had been trimmed before this node read them.
+  ASSERT_EQ(redis_.raw_command(resp({"SET", "cluster:seq", "5"})), "+OK\r\n");
+  Seq next = publish(*t, "b").value();
+  EXPECT_EQ(next, 6u);
+  ASSERT_TRUE(r.wait([&] { return r.seen.size() >= 2; }));
+  std::lock_guard lock(r.mutex);
+  EXPECT_EQ(r.gaps, 1);
+  EXPECT_EQ(r.seen[1].update->id, "b");  // delivered after the gap was reported
+}
+
+TEST_F(RedisTransportTest, EveryNodeIsInTheRegistry) {
+  Recorder ra, rb;
+  auto a = node(ra), b = node(rb);
+  EXPECT_EQ(redis_.raw_command(resp({"ZCARD", "cluster:nodes"})), ":2\r\n");
+  ASSERT_TRUE(run(a->announce(SubscriberInfo{"s", {"t"}, ""}, true)).has_value());
+  auto members = redis_.raw_command(resp({"ZRANGE", "cluster:nodes", "0", "-1"}));
+  // Each node's record: its id, host, pid, start time and subscriber count.
+  std::size_t at = members.find("\r\n$");
+  ASSERT_NE(at, std::string::npos);
+  auto id = members.substr(members.find("\r\n", at + 3) + 2, 36);
+  auto info = redis_.raw_command(resp({"HGET", "cluster:node:" + id, "info"}));
+  EXPECT_NE(info.find("\"id\":\"" + id + "\""), std::string::npos) << info;
+  for (const char* field : {"\"host\"", "\"pid\"", "\"started_at_ms\"", "\"subscribers\""})
+    EXPECT_NE(info.find(field), std::string::npos) << field << " in " << info;
+}
+
+class RedisTls : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/herald-tls-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    std::string cmd = "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost -addext "
+                      "subjectAltName=DNS:localhost,IP:127.0.0.1 -keyout " + dir_ + "/key.pem -out " + dir_ +
+                      "/cert.pem >/dev/null 2>&1";
+    ASSERT_EQ(std::system(cmd.c_str()), 0) << "openssl could not make a certificate";
+    tls_port_ = test::RedisServer::free_port();
+    server_ = std::make_unique<test::RedisServer>("--tls-port " + std::to_string(tls_port_) + " --tls-cert-file " +
+                                                  dir_ + "/cert.pem --tls-key-file " + dir_ + "/key.pem " +
+                                                  "--tls-auth-clients no");
+  }
+  void TearDown() override {
+    server_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  std::string url(const std::string& query) {
+    return "rediss://127.0.0.1:" + std::to_string(tls_port_) + "/s" + query;
+  }
+  std::string dir_;
+  int tls_port_ = 0;
+  std::unique_ptr<test::RedisServer> server_;
+  boost::asio::io_context io_;
+};
+
+TEST_F(RedisTls, ConnectsOverTlsTrustingTheGivenCa) {
+  auto t = make_transport(url("?tls_ca_file=" + dir_ + "/cert.pem"));
+  Recorder r;
+  ASSERT_TRUE(test::run_task(io_, t->listen(r)).has_value());
+  EXPECT_TRUE(test::run_task(io_, t->publish(update("over-tls"))).has_value());
+  ASSERT_TRUE(r.wait([&] { return r.seen.size() >= 1; }));
+  EXPECT_EQ(r.seen[0].update->id, "over-tls");
+}
+
+TEST_F(RedisTls, AnUntrustedCertificateIsRefusedUnlessInsecure) {
+  auto untrusted = make_transport(url("?connect_timeout=2s"));  // self-signed: not in the system's CAs
+  EXPECT_FALSE(untrusted->healthy());
+  EXPECT_FALSE(test::run_task(io_, untrusted->publish(update("x"))).has_value());
+  auto insecure = make_transport(url("?tls_insecure=1"));
+  EXPECT_TRUE(test::run_task(io_, insecure->publish(update("y"))).has_value());
 }
 
 }  // namespace
