@@ -417,16 +417,23 @@ int run(const Options& o) {
   setrlimit(RLIMIT_NOFILE, &rl);
 
   long rss_before = o.pid ? rss_kib(o.pid) : -1;
-  int ready_pipe[2], go_pipe[2], report_pipe[2];
-  if (pipe(ready_pipe) || pipe(go_pipe) || pipe(report_pipe)) return 1;
+  int ready_pipe[2], go_pipe[2];
+  if (pipe(ready_pipe) || pipe(go_pipe)) return 1;
   std::vector<pid_t> children;
+  // One report pipe per worker: reports are larger than PIPE_BUF, so writes from several
+  // workers into one pipe could interleave.
+  std::vector<int> report_fds;
   if (o.scenario == "replay") return run_replay(o);
   int subs = o.scenario == "publish" ? 0 : o.subscribers;
   auto t0 = now_ns();
   for (int w = 0; w < o.workers && subs > 0; ++w) {
     int count = subs / o.workers + (w < subs % o.workers ? 1 : 0);
+    int report_pipe[2];
+    if (pipe(report_pipe)) return 1;
     pid_t pid = fork();
     if (pid == 0) worker(o, w, count, ready_pipe[1], go_pipe[0], report_pipe[1]);
+    close(report_pipe[1]);
+    report_fds.push_back(report_pipe[0]);
     children.push_back(pid);
   }
   int total_ready = 0;
@@ -505,12 +512,13 @@ int run(const Options& o) {
   std::int64_t sent = o.scenario == "fanout" ? published : 0;
   for (std::size_t i = 0; i < children.size(); ++i) (void)!write(go_pipe[1], &sent, sizeof sent);
   for (std::size_t i = 0; i < children.size(); ++i) {
+    int report_fd = report_fds[i];
     std::uint32_t len = 0;
-    if (read(report_pipe[0], &len, sizeof len) != sizeof len) return 1;
+    if (read(report_fd, &len, sizeof len) != sizeof len) return 1;
     std::string s(len, '\0');
     std::size_t off = 0;
     while (off < len) {
-      ssize_t n = read(report_pipe[0], s.data() + off, len - off);
+      ssize_t n = read(report_fd, s.data() + off, len - off);
       if (n <= 0) return 1;
       off += std::size_t(n);
     }
