@@ -1,12 +1,14 @@
 // herald: `run` starts the hub; `token` prints a signed JWT (development and tests).
+#include <pthread.h>
+#include <unistd.h>
+
 #include <condition_variable>
 #include <csignal>
-#include <mutex>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
-#include <pthread.h>
+#include <mutex>
 #include <random>
 #include <sstream>
 #include <thread>
@@ -144,6 +146,15 @@ int run_hub(Config config) {
     port = server.listen();
     log->info("listening addr={} port={} shards={} transport={}", config.addr, port, hub.shard_count(),
               config.transport_url.substr(0, config.transport_url.find(':')));
+    {
+      std::string host = config.addr.substr(0, config.addr.rfind(':'));
+      if (host.empty() || host == "0.0.0.0" || host == "[::]") {
+        char name[256] = {};
+        ::gethostname(name, sizeof name - 1);
+        host = name;
+      }
+      hub.transport().describe_node(host + ":" + std::to_string(port));
+    }
     if (config.dev) print_dev_tokens(config, port);
     JwksRefresher refresher(auth, config);
     int sig = 0;

@@ -81,6 +81,9 @@ class Transport {
   /// Presence: every connected subscriber (of every node), in a stable order.
   virtual Task<Result<std::vector<SubscriberInfo>>> presence() = 0;
 
+  /// The address this node serves HTTP on (host:port), for cluster transports' node registry.
+  virtual void describe_node(std::string address) { (void)address; }
+
   /// Healthy enough to serve (connected to its backend).
   virtual bool healthy() const = 0;
 

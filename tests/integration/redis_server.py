@@ -55,6 +55,38 @@ class RedisServer:
         self.stop()
         shutil.rmtree(self.dir, ignore_errors=True)
 
+    def values(self, *args):
+        """One command over a fresh connection; the reply parsed (bulk strings, integers, arrays)."""
+        with socket.create_connection(("127.0.0.1", self.port), timeout=2) as s:
+            s.sendall(self._encode(args))
+            reader = s.makefile("rb")
+
+            def parse():
+                line = reader.readline().rstrip(b"\r\n")
+                kind, rest = line[:1], line[1:]
+                if kind in (b"+", b"-"):
+                    return rest.decode()
+                if kind == b":":
+                    return int(rest)
+                if kind == b"$":
+                    n = int(rest)
+                    if n < 0:
+                        return None
+                    data = reader.read(n + 2)[:n]
+                    return data.decode(errors="replace")
+                if kind == b"*":
+                    return [parse() for _ in range(int(rest))]
+                raise AssertionError("unexpected reply %r" % line)
+            return parse()
+
+    @staticmethod
+    def _encode(args):
+        out = b"*%d\r\n" % len(args)
+        for a in args:
+            a = a.encode() if isinstance(a, str) else a
+            out += b"$%d\r\n%s\r\n" % (len(a), a)
+        return out
+
     def command(self, *args):
         """One command over a fresh connection; the first line of the reply."""
         out = b"*%d\r\n" % len(args)

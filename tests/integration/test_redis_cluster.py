@@ -237,6 +237,23 @@ class RedisCluster(unittest.TestCase):
         for s in [sa, sb, *watchers]:
             s.close()
 
+    def test_every_node_is_registered_with_its_address(self):
+        def addresses():
+            found = set()
+            for node in self.redis.values("ZRANGE", "mercure-ha:nodes", "0", "-1"):
+                info = self.redis.values("HGET", "mercure-ha:node:" + node, "info")
+                if info:
+                    record = json.loads(info)
+                    self.assertEqual(record["id"], node)
+                    self.assertIn("started_at_ms", record)
+                    self.assertIn("subscribers", record)
+                    found.add(record["address"])
+            return found
+        wanted = {"127.0.0.1:%d" % hub.port for hub in self.hubs}
+        self._wait(lambda: addresses() == wanted, "every node registered with its address")
+        self.hubs[2].stop()  # a clean stop leaves the registry at once
+        self.assertEqual(addresses(), wanted - {"127.0.0.1:%d" % self.hubs[2].port})
+
     def _wait(self, condition, what, timeout=30):
         deadline = time.monotonic() + timeout
         while not condition():

@@ -233,6 +233,10 @@ class RedisTransport final : public Transport {
     co_return out;
   }
 
+  void describe_node(std::string address) override {
+    asio::post(io_, [this, a = std::move(address)]() mutable { address_ = std::move(a); });
+  }
+
   bool healthy() const override { return command_up_.load() && bus_up_.load(); }
 
   Task<void> close() override {
@@ -397,7 +401,7 @@ class RedisTransport final : public Transport {
   }
 
   Task<void> beat() {
-    nlohmann::json info{{"id", node_id_},       {"pid", ::getpid()}, {"host", hostname()},
+    nlohmann::json info{{"id", node_id_},       {"address", address_}, {"pid", ::getpid()}, {"host", hostname()},
                         {"started_at_ms", started_at_}, {"subscribers", own_.list().size()}};
     Args beat_args{prefix_ + "nodes", prefix_ + "node:" + node_id_, node_id_, info.dump(),
                    std::to_string(ttl_ms() * 2)};
@@ -513,6 +517,7 @@ class RedisTransport final : public Transport {
   bool registered_ = false;  ///< transport thread only: the first heartbeat is in
   std::atomic<bool> started_{false};
   std::string auth_error_;
+  std::string address_;  ///< transport thread only: host:port this node serves HTTP on
   LocalPresence own_;
 };
 
