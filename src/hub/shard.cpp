@@ -1,5 +1,7 @@
 #include "hub/shard.hpp"
 
+#include <algorithm>
+
 #include <boost/asio/post.hpp>
 
 #include "core/logging.hpp"
@@ -14,6 +16,28 @@ bool all_exact(const std::vector<std::string>& selectors) {
   for (const auto& s : selectors)
     if (!is_exact_selector(s)) return false;
   return true;
+}
+
+/// The distinct literal prefixes of a subscriber's selectors (an exact selector is its own
+/// prefix); empty when some selector has none (`*`, or a template starting with `{`).
+std::vector<std::string> literal_prefixes(const std::vector<std::string>& selectors) {
+  std::vector<std::string> out;
+  for (const auto& s : selectors) {
+    std::string prefix = s == "*" ? std::string() : s.substr(0, s.find('{'));
+    if (prefix.empty()) return {};
+    if (std::find(out.begin(), out.end(), prefix) == out.end()) out.push_back(std::move(prefix));
+  }
+  return out;
+}
+
+void erase_one(std::vector<Subscriber*>& v, Subscriber* s) {
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    if (v[i] == s) {
+      v[i] = v.back();
+      v.pop_back();
+      return;
+    }
+  }
 }
 }  // namespace
 
@@ -31,26 +55,40 @@ void Shard::index_add(const std::shared_ptr<Subscriber>& s) {
   all_.insert(s);
   if (all_exact(s->topics)) {
     for (const auto& t : s->topics) by_topic_[t].push_back(s.get());
-  } else {
+    return;
+  }
+  auto prefixes = literal_prefixes(s->topics);
+  if (prefixes.empty()) {
     patterned_.insert(s.get());
+    return;
+  }
+  for (auto& p : prefixes) {
+    auto& v = by_prefix_[p];
+    if (v.empty()) ++prefix_lengths_[p.size()];
+    v.push_back(s.get());
   }
 }
 
 void Shard::index_remove(const std::shared_ptr<Subscriber>& s) {
   if (all_.erase(s) == 0) return;
   if (patterned_.erase(s.get()) > 0) return;
-  for (const auto& t : s->topics) {
-    auto it = by_topic_.find(t);
-    if (it == by_topic_.end()) continue;
-    auto& v = it->second;
-    for (std::size_t i = 0; i < v.size(); ++i) {
-      if (v[i] == s.get()) {
-        v[i] = v.back();
-        v.pop_back();
-        break;
-      }
+  if (all_exact(s->topics)) {
+    for (const auto& t : s->topics) {
+      auto it = by_topic_.find(t);
+      if (it == by_topic_.end()) continue;
+      erase_one(it->second, s.get());
+      if (it->second.empty()) by_topic_.erase(it);
     }
-    if (v.empty()) by_topic_.erase(it);
+    return;
+  }
+  for (const auto& p : literal_prefixes(s->topics)) {
+    auto it = by_prefix_.find(p);
+    if (it == by_prefix_.end()) continue;
+    erase_one(it->second, s.get());
+    if (!it->second.empty()) continue;
+    by_prefix_.erase(it);
+    if (auto len = prefix_lengths_.find(p.size()); len != prefix_lengths_.end() && --len->second == 0)
+      prefix_lengths_.erase(len);
   }
 }
 
@@ -113,13 +151,19 @@ void Shard::deliver(Subscriber& s, const Stored& stored, Frame& frame) {
 void Shard::dispatch(const Stored& stored) {
   ++epoch_;
   Frame frame;  // encoded once, on first delivery
-  for (const auto& topic : stored.update->topics) {
-    auto it = by_topic_.find(topic);
-    if (it == by_topic_.end()) continue;
-    for (Subscriber* s : it->second) {
+  auto visit = [&](const std::vector<Subscriber*>& subscribers) {
+    for (Subscriber* s : subscribers) {
       if (s->visit_epoch == epoch_) continue;
       s->visit_epoch = epoch_;
       deliver(*s, stored, frame);
+    }
+  };
+  for (const auto& topic : stored.update->topics) {
+    if (auto it = by_topic_.find(topic); it != by_topic_.end()) visit(it->second);
+    for (const auto& [length, count] : prefix_lengths_) {
+      if (length > topic.size()) break;
+      prefix_key_.assign(topic, 0, length);
+      if (auto it = by_prefix_.find(prefix_key_); it != by_prefix_.end()) visit(it->second);
     }
   }
   for (Subscriber* s : patterned_) {

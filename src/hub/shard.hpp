@@ -5,6 +5,7 @@
 // the matching subscribers, encodes the SSE frame once, and shares it among them.
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -89,10 +90,16 @@ class Shard {
   boost::asio::io_context context_{1};
   TopicMatcher matcher_;
   std::unordered_set<std::shared_ptr<Subscriber>> all_;
-  // Subscribers whose selectors are all exact strings are indexed by topic; the others
-  // (`*`, templates) are checked for every update, through the match cache.
+  // Subscribers whose selectors are all exact strings are indexed by topic. Those with
+  // templates are indexed by each selector's literal prefix (the text before its first `{`,
+  // which every matching topic starts with): an update looks up each prefix length in use,
+  // then the match cache decides. Only selectors without a literal prefix (`*`, `{+x}`)
+  // are checked for every update.
   std::unordered_map<std::string, std::vector<Subscriber*>> by_topic_;
+  std::unordered_map<std::string, std::vector<Subscriber*>> by_prefix_;
+  std::map<std::size_t, std::size_t> prefix_lengths_;  ///< prefix length -> prefixes of that length
   std::unordered_set<Subscriber*> patterned_;
+  std::string prefix_key_;  ///< reused lookup buffer
   std::uint64_t epoch_ = 0;
   std::uint64_t next_handle_ = 0;
   std::unordered_map<std::uint64_t, std::function<void()>> connections_;

@@ -76,6 +76,29 @@ TEST_F(ShardTest, DeliversToMatchingSelectorsOnly) {
   EXPECT_TRUE(ids(*other).empty());
 }
 
+TEST_F(ShardTest, TemplatesAreFoundThroughTheirLiteralPrefix) {
+  auto books = subscriber({"https://example.com/books/{id}"});
+  auto mixed = subscriber({"https://example.com/authors/1", "https://example.com/b{/rest}"});
+  auto everything = subscriber({"{+any}"});  // no literal prefix: checked for every update
+  auto prefix_only = subscriber({"https://example.com/books/{id}/reviews"});
+  for (auto& s : {books, mixed, everything, prefix_only}) subscribe(s);
+  publish(make_update("1", {"https://example.com/books/1"}));
+  publish(make_update("2", {"https://example.com/authors/1"}));
+  publish(make_update("3", {"https://example.com/b/x"}));
+  publish(make_update("4", {"https://example.com/books/1/reviews"}));
+  publish(make_update("5", {"https://example.com/"}));  // shorter than every prefix
+  EXPECT_EQ(ids(*books), (std::vector<std::string>{"1"}));
+  EXPECT_EQ(ids(*mixed), (std::vector<std::string>{"2", "3"}));
+  EXPECT_EQ(ids(*everything), (std::vector<std::string>{"1", "2", "3", "4", "5"}));
+  EXPECT_EQ(ids(*prefix_only), (std::vector<std::string>{"4"}));
+  shard_.unsubscribe(books);
+  shard_.unsubscribe(mixed);
+  publish(make_update("6", {"https://example.com/books/2"}));
+  EXPECT_EQ(ids(*books), (std::vector<std::string>{"1"}));
+  EXPECT_EQ(ids(*prefix_only), (std::vector<std::string>{"4"}));
+  EXPECT_EQ(ids(*everything).back(), "6");
+}
+
 TEST_F(ShardTest, FrameIsEncodedOnceAndShared) {
   auto a = subscriber({"t"});
   auto b = subscriber({"*"});
