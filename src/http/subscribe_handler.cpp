@@ -4,9 +4,10 @@
 // replay history), and only then send the response headers and the opening ":" comment,
 // because clients publish as soon as EventSource.onopen fires.
 //
-// Two coroutines share the connection: the writer (this one) drains the subscriber's
-// queue, sends heartbeats and ends the stream at its deadline; the watcher reads the
-// socket only to notice that the client went away. Both run on the shard's thread.
+// The writer drains the subscriber's queue, sends heartbeats and ends the stream at its
+// deadline: a coroutine while busy, a timer with a plain handler while idle. A watcher (a
+// plain handler) waits on the socket only to notice that the client went away. Both run on
+// the shard's thread.
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -129,18 +130,24 @@ std::vector<asio::const_buffer> framed(const Stream& stream, std::string& chunk_
 }
 
 /// Waits until the client closes (or sends something), then closes the subscriber.
-/// It waits for readability instead of holding a read buffer, to keep idle streams small.
-Task<void> watch_client(std::shared_ptr<Stream> stream, std::shared_ptr<Subscriber> sub) {
-  for (;;) {
-    auto [ec] = co_await stream->socket.async_wait(tcp::socket::wait_read, asio::as_tuple(asio::use_awaitable));
-    if (ec) break;
-    static thread_local char scratch[256];  // what a client sends on a stream is discarded
-    boost::system::error_code rec;
-    std::size_t n = stream->socket.read_some(asio::buffer(scratch), rec);
-    if (rec == asio::error::would_block) continue;
-    if (rec || n == 0) break;  // EOF or reset: the client went away
-  }
-  sub->close();
+/// It waits for readability instead of holding a read buffer, and it is a plain handler
+/// rather than a coroutine: an idle stream then costs one small pending operation here
+/// instead of a coroutine frame (streams are many; see BENCHMARKS.md, idle memory).
+void watch_client(std::shared_ptr<Stream> stream, std::shared_ptr<Subscriber> sub) {
+  auto& socket = stream->socket;
+  socket.async_wait(tcp::socket::wait_read, [stream = std::move(stream), sub = std::move(sub)](
+                                                boost::system::error_code ec) mutable {
+    if (!ec) {
+      static thread_local char scratch[256];  // what a client sends on a stream is discarded
+      boost::system::error_code rec;
+      std::size_t n = stream->socket.read_some(asio::buffer(scratch), rec);
+      if (rec == asio::error::would_block || (!rec && n > 0)) {
+        watch_client(std::move(stream), std::move(sub));
+        return;
+      }
+    }
+    sub->close();  // EOF, reset or cancelled: the client went away (or the stream is ending)
+  });
 }
 
 std::string build_headers(const Request& req, const Config& config, const std::optional<std::string>& last_event_id,
@@ -180,21 +187,38 @@ Task<void> finish_stream(Context ctx, std::shared_ptr<Stream> stream, std::share
   log->debug("unsubscribed subscriber={} clean={}", sub->id, clean_end);
 }
 
-/// The writer of an open stream: drains the queue (and finishes partial direct writes),
-/// pages a replay at the client's pace, sends heartbeats, ends at the connection deadline.
-Task<void> run_stream(Context ctx, std::shared_ptr<Stream> stream, std::shared_ptr<Subscriber> sub,
+Task<void> write_step(Context ctx, std::shared_ptr<Stream> stream, std::shared_ptr<Subscriber> sub,
+                      std::optional<Clock::time_point> end);
+
+Clock::time_point next_heartbeat(const Config& config, const Stream& stream) {
+  return config.heartbeat_interval > Duration::zero() ? stream.last_write + config.heartbeat_interval
+                                                      : Clock::time_point::max();
+}
+
+/// Parks an idle stream: the subscriber's wake timer (woken by a queued frame, a partial
+/// direct write, close, the next heartbeat or the connection deadline) with a plain
+/// handler, so an idle stream holds no coroutine frame.
+void park_writer(Context ctx, std::shared_ptr<Stream> stream, std::shared_ptr<Subscriber> sub,
+                 std::optional<Clock::time_point> end) {
+  auto wake_at = next_heartbeat(ctx.config, *stream);
+  if (end && *end < wake_at) wake_at = *end;
+  auto& timer = sub->wake_timer();
+  timer.expires_at(wake_at);
+  timer.async_wait([ctx, stream = std::move(stream), sub = std::move(sub), end](boost::system::error_code) mutable {
+    auto executor = stream->socket.get_executor();
+    asio::co_spawn(executor, write_step(ctx, std::move(stream), std::move(sub), end), asio::detached);
+  });
+}
+
+/// One busy period of an open stream's writer: drains the queue (and finishes partial
+/// direct writes), pages a replay at the client's pace, sends a heartbeat when one is due,
+/// then parks the stream again, or ends it at its deadline, on close or on a failed write.
+Task<void> write_step(Context ctx, std::shared_ptr<Stream> stream, std::shared_ptr<Subscriber> sub,
                       std::optional<Clock::time_point> end) {
   const Config& config = ctx.config;
-  asio::co_spawn(stream->socket.get_executor(), watch_client(stream, sub), asio::detached);
-  const Duration heartbeat = config.heartbeat_interval;
-  auto next_heartbeat = [&] {
-    return heartbeat > Duration::zero() ? stream->last_write + heartbeat : Clock::time_point::max();
-  };
   std::string chunk_header;
   std::vector<Frame> inflight;
   std::vector<asio::const_buffer> payload;
-  stream->wake = &sub->wake_timer();
-  sub->try_write_now = [s = stream.get()](const Frame& f) { return s->try_write_now(f); };
   bool clean_end = false;
   while (!sub->closed()) {
     auto& queue = sub->queue();
@@ -219,24 +243,20 @@ Task<void> run_stream(Context ctx, std::shared_ptr<Stream> stream, std::shared_p
         payload.emplace_back(asio::buffer(*inflight.back()));
       }
       if (!co_await write_with_deadline(stream, framed(*stream, chunk_header, payload), config.dispatch_timeout)) break;
-      std::vector<Frame>().swap(inflight);  // idle streams keep no buffers
-      std::vector<asio::const_buffer>().swap(payload);
       continue;
     }
-    auto wake_at = next_heartbeat();
-    if (end && *end < wake_at) wake_at = *end;
-    sub->wake_timer().expires_at(wake_at);
-    co_await sub->wake_timer().async_wait(asio::as_tuple(asio::use_awaitable));
-    if (sub->closed()) break;
     auto t = Clock::now();
     if (end && t >= *end) {
       clean_end = true;
       break;
     }
-    if (sub->queue().empty() && stream->unsent.empty() && t >= next_heartbeat()) {
+    if (t >= next_heartbeat(config, *stream)) {
       payload.assign({asio::buffer(kSseComment.data(), kSseComment.size())});
       if (!co_await write_with_deadline(stream, framed(*stream, chunk_header, payload), config.dispatch_timeout)) break;
+      continue;
     }
+    park_writer(ctx, std::move(stream), std::move(sub), end);
+    co_return;
   }
   // End the stream: a terminal chunk when it ended cleanly or at shutdown, so the client
   // sees a complete response and reconnects.
@@ -245,6 +265,16 @@ Task<void> run_stream(Context ctx, std::shared_ptr<Stream> stream, std::shared_p
     co_await write_with_deadline(stream, std::move(last), std::chrono::seconds(1));
   }
   co_await finish_stream(ctx, stream, sub, clean_end);
+}
+
+/// Hands an open stream to its writer and its client watcher.
+void start_stream(Context ctx, std::shared_ptr<Stream> stream, std::shared_ptr<Subscriber> sub,
+                  std::optional<Clock::time_point> end) {
+  stream->wake = &sub->wake_timer();
+  sub->try_write_now = [s = stream.get()](const Frame& f) { return s->try_write_now(f); };
+  watch_client(stream, sub);
+  auto executor = stream->socket.get_executor();
+  asio::co_spawn(executor, write_step(ctx, std::move(stream), std::move(sub), end), asio::detached);
 }
 }  // namespace
 
@@ -334,9 +364,10 @@ Task<std::optional<Response>> handle_subscribe(Context ctx, tcp::socket& socket,
     co_await finish_stream(ctx, stream, sub, false);
     co_return std::nullopt;
   }
-  // Streams live long and are many: the stream continues in a small coroutine of its own,
-  // and this one (with the request, the session and their buffers) ends here.
-  asio::co_spawn(stream->socket.get_executor(), run_stream(ctx, stream, sub, end), asio::detached);
+  // Streams live long and are many: the stream continues on its own (a writer that holds a
+  // coroutine only while busy), and this coroutine (with the request, the session and their
+  // buffers) ends here.
+  start_stream(ctx, stream, sub, end);
   co_return std::nullopt;
 }
 
