@@ -23,6 +23,7 @@
 
 #include <charconv>
 #include <chrono>
+#include <future>
 #include <mutex>
 #include <thread>
 
@@ -140,6 +141,7 @@ class RedisTransport final : public Transport {
     if (!first && first.error() == make_error_code(Errc::unauthorized))
       throw ConfigError("invalid transport_url: Redis refused the connection (" + auth_error_ + ")");
     started_ = true;
+    supervising_ = true;
     asio::co_spawn(io_, supervise(), asio::detached);
   }
 
@@ -240,14 +242,11 @@ class RedisTransport final : public Transport {
   bool healthy() const override { return command_up_.load() && bus_up_.load(); }
 
   Task<void> close() override {
-    if (!closing_.exchange(true)) {
-      // Leave the registry at once rather than after presence_ttl (best effort).
-      if (auto c = current(); c && c->connected()) {
-        Args del{"DEL", subs_key(), prefix_ + "node:" + node_id_};
-        co_await call(std::move(del));
-        Args zrem{"ZREM", prefix_ + "nodes", node_id_};
-        co_await call(std::move(zrem));
-      }
+    if (!closing_.exchange(true) && supervising_) {
+      // The supervisor leaves the registry as it ends (after any heartbeat in flight, which
+      // would otherwise register the node again); wait for that, boundedly.
+      asio::post(io_, [this] { wake_.cancel(); });
+      left_.get_future().wait_for(std::chrono::seconds(2));
     }
     stop();
     co_return;
@@ -377,12 +376,22 @@ class RedisTransport final : public Transport {
         co_await beat();
         next_beat = Clock::now() + options_.presence_ttl / 3;
       }
+      if (closing_) break;  // close() sets it before it cancels wake_
       wake_.expires_at(next_beat);
       co_await wake_.async_wait(asio::as_tuple(asio::use_awaitable));
     }
+    // Leave the registry at once rather than after presence_ttl (best effort).
+    if (auto c = current(); c && c->connected()) {
+      Args del{"DEL", subs_key(), prefix_ + "node:" + node_id_};
+      co_await call(std::move(del));
+      Args zrem{"ZREM", prefix_ + "nodes", node_id_};
+      co_await call(std::move(zrem));
+    }
+    left_.set_value();
   }
 
   Task<void> pause(Duration d) {
+    if (closing_) co_return;
     wake_.expires_after(d);
     co_await wake_.async_wait(asio::as_tuple(asio::use_awaitable));
   }
@@ -516,6 +525,8 @@ class RedisTransport final : public Transport {
   bool command_down_reported_ = false, bus_down_reported_ = false;  ///< transport thread only
   bool registered_ = false;  ///< transport thread only: the first heartbeat is in
   std::atomic<bool> started_{false};
+  bool supervising_ = false;  ///< supervise() runs (and will fulfil left_)
+  std::promise<void> left_;   ///< fulfilled by supervise() once it has left the registry
   std::string auth_error_;
   std::string address_;  ///< transport thread only: host:port this node serves HTTP on
   LocalPresence own_;
