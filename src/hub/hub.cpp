@@ -41,11 +41,22 @@ void Hub::stop() {
   if (stopped_ || threads_.empty()) return;
   stopped_ = true;
   for (auto& s : shards_) asio::post(s->context(), [shard = s.get()] { shard->close_all(); });
-  for (auto& g : guards_) g.reset();
+  // Let the streams end (and announce their departure through the transport) before the
+  // transport closes: bounded, then close it while the shards still run (the work guards
+  // keep their loops alive; without them shard 0 could stop before running close()).
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  for (auto& s : shards_) {
+    while (std::chrono::steady_clock::now() < deadline) {
+      auto left = asio::post(s->context(), asio::use_future([shard = s.get()] { return shard->subscriber_count(); }));
+      if (left.wait_until(deadline) != std::future_status::ready || left.get() == 0) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));  // streams unwind on their own loop
+    }
+  }
   auto close = asio::co_spawn(shards_[0]->context(), transport_->close(), asio::use_future);
   close.wait_for(std::chrono::seconds(5));
+  for (auto& g : guards_) g.reset();
   // Connections were closed; give their coroutines a bounded time to unwind.
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
   for (auto& s : shards_) {
     while (!s->context().stopped() && std::chrono::steady_clock::now() < deadline)
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
