@@ -83,17 +83,4 @@ end
 return out
 )lua";
 
-/// KEYS: nodes. ARGV: key prefix "P:", ttl (ms). The registry records of every live node.
-inline constexpr const char* kNodes = R"lua(
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local nodes = redis.call('ZRANGEBYSCORE', KEYS[1], now - tonumber(ARGV[2]), '+inf')
-local out = {}
-for _, node in ipairs(nodes) do
-  local info = redis.call('HGET', ARGV[1] .. 'node:' .. node, 'info')
-  if info then out[#out + 1] = info end
-end
-return out
-)lua";
-
 }  // namespace herald::redis_scripts
