@@ -165,8 +165,9 @@ class RedisCluster(unittest.TestCase):
         self._wait(lambda: all(h.healthy() for h in self.hubs), "nodes report Redis up")
         acknowledged = [i for p in publishers for i in p.acknowledged]
         attempted = {i for p in publishers for i in p.attempted}
-        self.assertGreater(len(acknowledged), 150)
-        self.assertLess(len(acknowledged), 450, "no publish failed while Redis was down")
+        # Publishes made during the outage wait for Redis (connect_timeout); only one in flight
+        # at the moment of the crash (sent, answer lost) may fail, at most one per publisher.
+        self.assertGreaterEqual(len(acknowledged), 450 - len(publishers))
         for f in followers:
             self.assertTrue(f.wait_for(acknowledged), "a subscriber misses acknowledged updates")
         for f in followers:

@@ -33,6 +33,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/use_future.hpp>
 #include <nlohmann/json.hpp>
@@ -145,11 +146,25 @@ class RedisTransport final : public Transport {
     asio::co_spawn(io_, supervise(), asio::detached);
   }
 
+  /// While Redis is unreachable a publish waits for the connection (connect_timeout at
+  /// most), so a Redis restart or failover costs publishers latency, not errors. Only a
+  /// publish that was never sent is retried: one whose connection failed after sending may
+  /// have been applied, and is reported as failed rather than risk a duplicate.
   Task<Result<Seq>> publish(UpdatePtr update) override {
     std::string id = update->id;
     Args args{options_.stream, prefix_ + "seq", prefix_ + "ids", encode_stored_update(*update, now_ms()),
               std::move(id), std::to_string(options_.max_len_approx)};
-    auto reply = co_await eval(publish_, 3, std::move(args));
+    auto deadline = Clock::now() + options_.connect_timeout;
+    Result<RedisValue> reply = make_error_code(Errc::transport_failure);
+    for (;;) {
+      Args attempt = args;
+      reply = co_await eval(publish_, 3, std::move(attempt));
+      if (reply || reply.error() != boost::asio::error::not_connected) break;
+      if (closing_ || Clock::now() >= deadline) co_return make_error_code(Errc::transport_failure);
+      auto executor = co_await asio::this_coro::executor;
+      asio::steady_timer retry(executor, std::chrono::milliseconds(20));
+      co_await retry.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
     if (!reply) co_return reply.error();
     auto seq = reply->as_integer();
     if (!seq || *seq <= 0) co_return make_error_code(Errc::transport_failure);
@@ -228,7 +243,7 @@ class RedisTransport final : public Transport {
   Task<Result<std::vector<SubscriberInfo>>> presence() override {
     Args args{prefix_ + "nodes", prefix_, std::to_string(ttl_ms())};
     auto reply = co_await eval(presence_, 1, std::move(args));
-    if (!reply) co_return reply.error();
+    if (!reply) co_return make_error_code(Errc::transport_failure);
     std::vector<SubscriberInfo> out;
     for (const auto& record : reply->elements)
       if (auto s = decode_presence(record.str)) out.push_back(std::move(*s));
@@ -295,9 +310,10 @@ class RedisTransport final : public Transport {
 
   /// Runs a script by its digest, sending its text only when Redis does not have it yet.
   /// `keys_then_args`: the script's KEYS (the first `keys`), then its ARGV.
+  /// Errors: not_connected when nothing was sent (no connection), transport_failure otherwise.
   Task<Result<RedisValue>> eval(const Script& script, std::size_t keys, Args keys_then_args) {
     auto c = current();
-    if (!c || !c->connected()) co_return make_error_code(Errc::transport_failure);
+    if (!c || !c->connected()) co_return boost::asio::error::not_connected;
     Args command{"EVALSHA", script.sha, std::to_string(keys)};
     command.insert(command.end(), std::make_move_iterator(keys_then_args.begin()),
                    std::make_move_iterator(keys_then_args.end()));
@@ -307,6 +323,7 @@ class RedisTransport final : public Transport {
       command[1] = script.text;
       reply = co_await c->command(std::move(command));
     }
+    if (!reply && reply.error() == boost::asio::error::not_connected) co_return reply.error();
     if (!reply) co_return make_error_code(Errc::transport_failure);
     if (reply->is_error()) {
       logger("redis")->error("redis_script_failed error=\"{}\"", reply->str);
