@@ -132,9 +132,22 @@ Task<void> Shard::replay_next(std::shared_ptr<Subscriber> s) {
     if (can_receive(*s, *st.update))
       s->queue().push_back(std::make_shared<const std::string>(encode_sse(*st.update)));
   }
-  // A short page proves the store had nothing newer when it was read: anything committed
-  // later reaches this shard afterwards, with a higher seq, as a live update.
-  if (page->size() < kReplayPage) s->replaying = false;
+  // A short page proves the store had nothing newer when it was read: anything stored later
+  // reached (or will reach) this shard as a live update, after the subscriber was registered.
+  // Those that came during the replay are held; they continue the history past its last seq.
+  if (page->size() < kReplayPage) {
+    if (s->held_overflow) {
+      s->held_overflow = false;  // some were dropped: read them from the store first
+    } else {
+      s->replaying = false;
+      for (auto& [seq, frame] : s->held) {
+        if (seq <= s->last_seq) continue;
+        s->last_seq = seq;
+        s->queue().push_back(std::move(frame));
+      }
+      std::vector<std::pair<Seq, Frame>>().swap(s->held);
+    }
+  }
   s->wake_timer().cancel();
 }
 
@@ -143,8 +156,18 @@ void Shard::unsubscribe(const std::shared_ptr<Subscriber>& s) { index_remove(s);
 void Shard::deliver(Subscriber& s, const Stored& stored, Frame& frame) {
   // An update may reach the shard after the replay already sent it (it was posted to this
   // shard before the subscriber registered): seq order makes that check exact.
-  if (s.closed() || s.replaying || stored.seq <= s.last_seq || !can_receive(s, *stored.update)) return;
+  if (s.closed() || stored.seq <= s.last_seq || !can_receive(s, *stored.update)) return;
   if (!frame) frame = std::make_shared<const std::string>(encode_sse(*stored.update));
+  if (s.replaying) {
+    if (s.held_overflow) return;
+    if (s.held.size() >= s.capacity()) {
+      s.held_overflow = true;
+      std::vector<std::pair<Seq, Frame>>().swap(s.held);
+      return;
+    }
+    s.held.emplace_back(stored.seq, frame);
+    return;
+  }
   s.push(frame, stored.seq);
 }
 

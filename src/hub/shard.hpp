@@ -43,9 +43,11 @@ class Shard {
 
   /// Registers a subscriber (shard thread). With a cursor, the subscriber starts in replay:
   /// its history is read from the transport page by page (replay_next) at the pace its
-  /// client reads, live updates are ignored meanwhile (the store has them), and once a page
-  /// comes back short the subscriber goes live. Sequence numbers make the handover exact:
-  /// no gap, no duplicate.
+  /// client reads; live updates that arrive meanwhile are held (bounded: past the queue
+  /// capacity they are dropped and read from the store instead), and once a page comes back
+  /// short the held ones past it are queued and the subscriber goes live. Sequence numbers
+  /// make the handover exact: no gap, no duplicate, even when a bus delivers an update
+  /// before the page read just before it was stored comes back (Redis).
   Task<ReplayOutcome> subscribe(std::shared_ptr<Subscriber> subscriber, std::optional<std::string> last_event_id);
 
   /// Queues the next page of a replaying subscriber's history (shard thread). Closes the

@@ -6,6 +6,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <boost/asio/any_io_executor.hpp>
@@ -45,10 +46,17 @@ class Subscriber {
   std::function<bool(const Frame&)> try_write_now;
 
   FrameQueue& queue() { return queue_; }
+  std::size_t capacity() const { return capacity_; }
   boost::asio::steady_timer& wake_timer() { return wake_; }
 
   // Replay bookkeeping (see Shard::subscribe).
   bool replaying = false;  ///< history is still being read from the transport
+  /// Live updates that reached the shard during the replay (a bus may deliver an update
+  /// before the history page that was read just before it was stored comes back): released
+  /// after the last page, past its seq. Bounded by the queue capacity; beyond that they are
+  /// dropped and `held_overflow` makes the replay read one more page (the store has them).
+  std::vector<std::pair<Seq, Frame>> held;
+  bool held_overflow = false;
   /// Updates up to this seq are handled (queued, filtered out, or older than the
   /// subscription): later deliveries of them are dropped. Dispatch runs in seq order.
   Seq last_seq = 0;

@@ -190,7 +190,10 @@ class RedisCluster(unittest.TestCase):
         publisher.join(120)
         self.assertEqual(len(publisher.acknowledged), 200)
         for f in followers:
-            self.assertTrue(f.wait_for(publisher.acknowledged), "a subscriber misses updates after failover")
+            missing = [] if f.wait_for(publisher.acknowledged) else sorted(set(publisher.acknowledged) - set(f.ids))
+            self.assertEqual(missing, [], "a subscriber misses updates after failover (%d received, %d reconnects, "
+                             "last %s)\n%s" % (len(f.ids), f.reconnects, f.ids[-1:] if f.ids else None,
+                                                "\n".join(h.logs()[-3000:] for h in self.hubs[1:])))
             f.stop()
             self.assertGreaterEqual(f.reconnects, 1)
             self.assertEqual(f.ids, publisher.acknowledged, "updates lost, duplicated or reordered")

@@ -1,3 +1,6 @@
+#include <functional>
+#include <utility>
+
 #include <gtest/gtest.h>
 
 #include "hub/shard.hpp"
@@ -320,6 +323,59 @@ TEST(ShardReplay, LongReplayIsPagedAndHandsOverToLiveWithoutGapOrDuplicate) {
   ASSERT_EQ(got.size(), 2511u);
   for (int i = 0; i < 2511; ++i) ASSERT_EQ(got[static_cast<std::size_t>(i)], std::to_string(i));
   EXPECT_FALSE(s->closed());
+}
+
+/// A transport whose history page comes back after an update stored later was already
+/// delivered live: what a cluster bus (Redis: XRANGE on one connection, XREAD on another)
+/// can do.
+class LateReplyTransport final : public Transport {
+ public:
+  explicit LateReplyTransport(std::unique_ptr<Transport> inner) : inner_(std::move(inner)) {}
+  std::function<void()> before_reply;  ///< runs once, between reading a page and returning it
+
+  Task<Result<std::vector<Stored>>> read_after(Seq after, std::size_t limit) override {
+    auto page = co_await inner_->read_after(after, limit);
+    if (auto hook = std::exchange(before_reply, nullptr)) hook();
+    co_return page;
+  }
+  Task<Result<Seq>> publish(UpdatePtr u) override { return inner_->publish(std::move(u)); }
+  Task<Result<void>> listen(Listener& l) override { return inner_->listen(l); }
+  Task<Result<Seq>> find(std::string id) override { return inner_->find(std::move(id)); }
+  Task<Result<Seq>> head() override { return inner_->head(); }
+  Task<Result<std::string>> last_event_id() override { return inner_->last_event_id(); }
+  Task<Result<void>> announce(SubscriberInfo s, bool online) override { return inner_->announce(std::move(s), online); }
+  Task<Result<std::vector<SubscriberInfo>>> presence() override { return inner_->presence(); }
+  bool healthy() const override { return inner_->healthy(); }
+  Task<void> close() override { return inner_->close(); }
+
+ private:
+  std::unique_ptr<Transport> inner_;
+};
+
+TEST(ShardReplay, UpdateDeliveredLiveBeforeTheLastPageReturnsIsNotLost) {
+  Config config;
+  auto late = std::make_unique<LateReplyTransport>(make_transport("local://?size=100"));
+  LateReplyTransport& transport = *late;
+  Shard shard(0, config, transport);
+  DirectListener listener(shard);
+  test::run_task(shard.context(), transport.listen(listener));
+  auto publish = [&](std::string id) {
+    test::run_task(shard.context(), transport.publish(make_update(std::move(id), {"t"})));
+  };
+  for (int i = 1; i <= 3; ++i) publish(std::to_string(i));
+  auto s = std::make_shared<Subscriber>(shard.context().get_executor(), 1000);
+  s->topics = {"t"};
+  // The page (2, 3) is read; then "4" is stored and dispatched live; then the page returns.
+  transport.before_reply = [&] {
+    auto u = make_update("4", {"t"});
+    boost::asio::io_context io;
+    test::run_task(io, transport.publish(u));
+  };
+  test::run_task(shard.context(), shard.subscribe(s, std::string("1")));
+  EXPECT_FALSE(s->replaying);
+  EXPECT_EQ(queued_ids(*s), (std::vector<std::string>{"2", "3", "4"}));
+  publish("5");
+  EXPECT_EQ(queued_ids(*s), (std::vector<std::string>{"2", "3", "4", "5"}));
 }
 
 TEST(ShardReplay, HistoryTrimmedDuringReplayClosesTheSubscriber) {
