@@ -157,9 +157,13 @@ class RedisTransport final : public Transport {
     auto deadline = Clock::now() + options_.connect_timeout;
     Result<RedisValue> reply = make_error_code(Errc::transport_failure);
     for (;;) {
-      Args attempt = args;
-      reply = co_await eval(publish_, 3, std::move(attempt));
-      if (reply || reply.error() != boost::asio::error::not_connected) break;
+      // Either connection seen down means Redis is: wait, rather than send on a connection
+      // whose failure this node has not noticed yet (the outcome would be unknown).
+      if (healthy()) {
+        Args attempt = args;
+        reply = co_await eval(publish_, 3, std::move(attempt));
+        if (reply || reply.error() != boost::asio::error::not_connected) break;
+      }
       if (closing_ || Clock::now() >= deadline) co_return make_error_code(Errc::transport_failure);
       auto executor = co_await asio::this_coro::executor;
       asio::steady_timer retry(executor, std::chrono::milliseconds(20));
