@@ -159,7 +159,7 @@ class RedisTransport final : public Transport {
     for (;;) {
       // Either connection seen down means Redis is: wait, rather than send on a connection
       // whose failure this node has not noticed yet (the outcome would be unknown).
-      if (healthy()) {
+      if (command_up_ && (!listening_ || bus_up_)) {
         Args attempt = args;
         reply = co_await eval(publish_, 3, std::move(attempt));
         if (reply || reply.error() != boost::asio::error::not_connected) break;
@@ -177,6 +177,7 @@ class RedisTransport final : public Transport {
 
   Task<Result<void>> listen(Listener& listener) override {
     listener_ = &listener;
+    listening_ = true;
     // The position to deliver from: the newest seq now, so updates published from here on
     // reach the listener. When Redis is not reachable yet, the bus takes it on connecting.
     auto head_now = co_await head();
@@ -542,7 +543,7 @@ class RedisTransport final : public Transport {
   std::shared_ptr<RedisConnection> bus_connection_;  ///< transport thread only
   std::atomic<Listener*> listener_{nullptr};
   std::optional<Seq> start_position_;
-  std::atomic<bool> command_up_{false}, bus_up_{false}, closing_{false};
+  std::atomic<bool> command_up_{false}, bus_up_{false}, closing_{false}, listening_{false};
   bool command_down_reported_ = false, bus_down_reported_ = false;  ///< transport thread only
   bool registered_ = false;  ///< transport thread only: the first heartbeat is in
   std::atomic<bool> started_{false};
