@@ -82,7 +82,7 @@ void Hub::on_gap() noexcept {
 void Hub::on_subscribers_lost(std::vector<SubscriberInfo> subscribers) noexcept {
   if (!config_.subscriptions || shards_.empty()) return;
   auto announce = [](Transport& transport, std::vector<SubscriberInfo> gone) -> Task<void> {
-    for (auto& info : gone) co_await announce_subscriptions(transport, std::move(info), false);
+    for (const auto& info : gone) co_await publish_subscription_events(transport, info, false);
   };
   asio::co_spawn(shards_[0]->context(), announce(*transport_, std::move(subscribers)), asio::detached);
 }

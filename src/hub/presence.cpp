@@ -14,7 +14,7 @@ SubscriberInfo subscriber_info(const Subscriber& s) {
   return info;
 }
 
-Task<Seq> announce_subscriptions(Transport& transport, SubscriberInfo info, bool active) {
+Task<Seq> publish_subscription_events(Transport& transport, const SubscriberInfo& info, bool active) {
   Seq last = 0;
   for (const auto& selector : info.topics) {
     auto update = std::make_shared<Update>();
@@ -27,6 +27,11 @@ Task<Seq> announce_subscriptions(Transport& transport, SubscriberInfo info, bool
     if (!r && r.error() != make_error_code(Errc::closed))
       logger("presence")->warn("subscription_event_failed error=\"{}\"", r.error().message());
   }
+  co_return last;
+}
+
+Task<Seq> announce_subscriptions(Transport& transport, SubscriberInfo info, bool active) {
+  Seq last = co_await publish_subscription_events(transport, info, active);
   std::string id = info.id;
   auto r = co_await transport.announce(std::move(info), active);
   if (!r && r.error() != make_error_code(Errc::closed))

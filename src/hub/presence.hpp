@@ -18,4 +18,9 @@ SubscriberInfo subscriber_info(const Subscriber& subscriber);
 /// dispatches the event before adding the subscriber).
 Task<Seq> announce_subscriptions(Transport& transport, SubscriberInfo info, bool active);
 
+/// Only the subscription events (one per selector), without touching the presence registry:
+/// for subscribers the registry already dropped (a dead node's, see Listener). Returns the
+/// seq of the last event published (0 when none).
+Task<Seq> publish_subscription_events(Transport& transport, const SubscriberInfo& info, bool active);
+
 }  // namespace herald

@@ -229,8 +229,7 @@ void Shard::disconnect_all() {
 
 void Shard::close_all() {
   stopping_ = true;
-  auto subscribers = all_;
-  for (const auto& s : subscribers) s->close();
+  disconnect_all();
   auto connections = std::move(connections_);
   connections_.clear();
   for (auto& [_, close] : connections) close();

@@ -27,6 +27,11 @@ class LocalPresence {
     }
   }
 
+  std::size_t size() const {
+    std::lock_guard lock(mutex_);
+    return list_.size();
+  }
+
   std::vector<SubscriberInfo> list() const {
     std::lock_guard lock(mutex_);
     return {list_.begin(), list_.end()};

@@ -52,7 +52,9 @@ class Transport {
   /// Completes (with the assigned seq) once the update is as durable as the transport makes it.
   virtual Task<Result<Seq>> publish(UpdatePtr update) = 0;
 
-  /// Registers the hub's listener. Updates published after this call reach it.
+  /// Registers the hub's listener. Updates published after this call reach it. The listener
+  /// is called from the transport's own thread until close() returns (or the transport is
+  /// destroyed), so it must outlive that.
   virtual Task<Result<void>> listen(Listener& listener) = 0;
 
   /// Resolves a Last-Event-ID to the seq of that update; "earliest" resolves to 0 (before

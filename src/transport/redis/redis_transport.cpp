@@ -142,7 +142,6 @@ class RedisTransport final : public Transport {
     if (!first && first.error() == make_error_code(Errc::unauthorized))
       throw ConfigError("invalid transport_url: Redis refused the connection (" + auth_error_ + ")");
     started_ = true;
-    supervising_ = true;
     asio::co_spawn(io_, supervise(), asio::detached);
   }
 
@@ -262,7 +261,7 @@ class RedisTransport final : public Transport {
   bool healthy() const override { return command_up_.load() && bus_up_.load(); }
 
   Task<void> close() override {
-    if (!closing_.exchange(true) && supervising_) {
+    if (!closing_.exchange(true) && started_) {
       // The supervisor leaves the registry as it ends (after any heartbeat in flight, which
       // would otherwise register the node again); wait for that, boundedly.
       asio::post(io_, [this] { wake_.cancel(); });
@@ -306,8 +305,7 @@ class RedisTransport final : public Transport {
     auto reply = co_await c->command(std::move(args));
     if (!reply) co_return make_error_code(Errc::transport_failure);
     if (reply->is_error()) {
-      if (!reply->str.starts_with("NOSCRIPT"))
-        logger("redis")->error("redis_command_failed command={} error=\"{}\"", name, reply->str);
+      logger("redis")->error("redis_command_failed command={} error=\"{}\"", name, reply->str);
       co_return make_error_code(Errc::transport_failure);
     }
     co_return reply;
@@ -433,7 +431,7 @@ class RedisTransport final : public Transport {
 
   Task<void> beat() {
     nlohmann::json info{{"id", node_id_},       {"address", address_}, {"pid", ::getpid()}, {"host", hostname()},
-                        {"started_at_ms", started_at_}, {"subscribers", own_.list().size()}};
+                        {"started_at_ms", started_at_}, {"subscribers", own_.size()}};
     Args beat_args{prefix_ + "nodes", prefix_ + "node:" + node_id_, node_id_, info.dump(),
                    std::to_string(ttl_ms() * 2)};
     auto r = co_await eval(heartbeat_, 2, std::move(beat_args));
@@ -546,8 +544,7 @@ class RedisTransport final : public Transport {
   std::atomic<bool> command_up_{false}, bus_up_{false}, closing_{false}, listening_{false};
   bool command_down_reported_ = false, bus_down_reported_ = false;  ///< transport thread only
   bool registered_ = false;  ///< transport thread only: the first heartbeat is in
-  std::atomic<bool> started_{false};
-  bool supervising_ = false;  ///< supervise() runs (and will fulfil left_)
+  std::atomic<bool> started_{false};  ///< start() succeeded: supervise() runs and will fulfil left_
   std::promise<void> left_;   ///< fulfilled by supervise() once it has left the registry
   std::string auth_error_;
   std::string address_;  ///< transport thread only: host:port this node serves HTTP on

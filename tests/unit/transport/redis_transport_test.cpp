@@ -202,8 +202,8 @@ TEST_F(RedisTransportTest, WrongPasswordIsAConfigErrorAndTheRightOneWorks) {
   }
   EXPECT_THROW(make_transport("redis://" + base), ConfigError);  // no password at all
   EXPECT_THROW(make_transport("redis://:s3cret@" + base + "?db=1000"), ConfigError);  // no such database (16 by default)
+  Recorder r;  // declared first: the listener must outlive the transport that calls it
   auto t = make_transport("redis://:s3cret@" + base);
-  Recorder r;
   ASSERT_TRUE(run(t->listen(r)).has_value());
   EXPECT_TRUE(publish(*t, "x").has_value());
 }
@@ -322,8 +322,8 @@ class RedisTls : public ::testing::Test {
 };
 
 TEST_F(RedisTls, ConnectsOverTlsTrustingTheGivenCa) {
+  Recorder r;  // declared first: the listener must outlive the transport that calls it
   auto t = make_transport(url("?tls_ca_file=" + dir_ + "/cert.pem"));
-  Recorder r;
   ASSERT_TRUE(test::run_task(io_, t->listen(r)).has_value());
   EXPECT_TRUE(test::run_task(io_, t->publish(update("over-tls"))).has_value());
   ASSERT_TRUE(r.wait([&] { return r.seen.size() >= 1; }));
