@@ -138,6 +138,9 @@ int run_hub(Config config) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 
+  // Everything is validated before the transport opens its store (a bad addr must not
+  // leave a ./herald-data behind).
+  Server::validate_addr(config.addr);
   Hub hub(config, make_transport(config.transport_url));
   hub.start();
   unsigned short port;

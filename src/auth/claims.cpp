@@ -6,6 +6,32 @@ namespace herald {
 namespace {
 constexpr std::size_t kMaxTokenSize = 64 * 1024;
 constexpr std::size_t kMaxSelectors = 1000;
+/// JSON nesting allowed in a token's header and claims (the reference's parser stops at
+/// 10,000; real tokens nest 3 or 4 levels, a mercure.payload a few more). Deeper documents
+/// cost memory and time out of proportion to their size (a rendered subscription event
+/// grows with the square of the depth), so they are refused before they are parsed.
+constexpr std::size_t kMaxJsonDepth = 64;
+
+/// True when `text` nests arrays and objects at most `limit` deep (brackets inside strings
+/// do not count). Linear, no allocation; malformed JSON is left to the parser.
+bool nesting_within(std::string_view text, std::size_t limit) {
+  std::size_t depth = 0;
+  bool in_string = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (in_string) {
+      if (c == '\\') ++i;
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > limit) return false;
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return true;
+}
 
 Errc reject(std::string* why, const char* reason) {
   if (why) *why = reason;
@@ -65,6 +91,8 @@ Result<MercureClaims> verify_token(std::string_view token, const KeySet& keys, s
   auto payload_raw = base64url_decode(token.substr(d1 + 1, d2 - d1 - 1));
   auto signature = base64url_decode(token.substr(d2 + 1));
   if (!header_raw || !payload_raw || !signature) return reject(why, "invalid base64url");
+  if (!nesting_within(*header_raw, kMaxJsonDepth) || !nesting_within(*payload_raw, kMaxJsonDepth))
+    return reject(why, "token JSON nested too deeply");
   auto header = nlohmann::json::parse(*header_raw, nullptr, false);
   if (header.is_discarded() || !header.is_object()) return reject(why, "invalid JOSE header");
   auto alg_it = header.find("alg");

@@ -168,6 +168,18 @@ std::optional<std::string> jwk_field(const nlohmann::json& jwk, const char* name
   return base64url_decode(it->get<std::string>());
 }
 
+/// For a PEM key given with an HMAC algorithm: the algorithm probably meant.
+std::string meant_algorithm(const std::string& pem) {
+  auto pkey = load_public_pem(pem);
+  if (!pkey) return "a PEM private key does not belong here either: give the public key with RS256, ES256 or EdDSA";
+  switch (EVP_PKEY_get_base_id(pkey.get())) {
+    case EVP_PKEY_RSA:
+    case EVP_PKEY_RSA_PSS: return "this is an RSA public key: did you mean RS256 (or RS384, RS512, PS256)?";
+    case EVP_PKEY_EC: return "this is an EC public key: did you mean ES256 (or ES384, ES512)?";
+    case EVP_PKEY_ED25519: return "this is an Ed25519 public key: did you mean EdDSA?";
+    default: return "set the algorithm that suits the key";
+  }
+}
 }  // namespace
 
 std::optional<JwtAlg> parse_jwt_alg(std::string_view name) {
@@ -185,6 +197,11 @@ Result<JwtKey> JwtKey::from_config(const std::string& key, JwtAlg alg, std::stri
   if (a.family == 'H') {
     if (key.empty()) {
       if (why) *why = "the HMAC secret is empty";
+      return Errc::invalid_argument;
+    }
+    // A PEM block used as an HMAC secret: anyone holding the (public) key could sign.
+    if (key.find("-----BEGIN") != std::string::npos) {
+      if (why) *why = std::string(a.name) + " needs a shared secret, not a PEM key; " + meant_algorithm(key);
       return Errc::invalid_argument;
     }
     k.secret_ = key;

@@ -117,6 +117,8 @@ unsigned short Server::listen() {
   return port;
 }
 
+void Server::validate_addr(const std::string& addr) { (void)resolve(addr); }
+
 void Server::stop_accepting() {
   for (std::size_t i = 0; i < impl_->acceptors.size(); ++i) {
     auto* acceptor = impl_->acceptors[i].get();

@@ -19,6 +19,10 @@ class Server {
   /// (useful with port 0). Throws std::runtime_error when the address cannot be bound.
   unsigned short listen();
 
+  /// Checks `addr` (host:port) without binding it: a bad port or a host that does not
+  /// resolve throws ConfigError. Called before anything is opened (the store, sockets).
+  static void validate_addr(const std::string& addr);
+
   /// Stops accepting (posted to every shard). Existing connections are closed by Hub::stop.
   void stop_accepting();
 

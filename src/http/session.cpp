@@ -55,6 +55,43 @@ Response error_for(const Request& req, const Config& config, http::status status
   res.keep_alive(false);
   return res;
 }
+
+/// RFC 9112 §6.3: a request whose Transfer-Encoding is anything but exactly "chunked" has
+/// a body of unknown length; read as bodiless, its body would be taken for the next request
+/// (request smuggling). Refused with 501 as Go's server does (400 when it also carries a
+/// Content-Length), and the connection closes.
+std::optional<Response> check_framing(const http::request_parser<http::string_body>& parser, const Config& config) {
+  const auto& header = parser.get();
+  auto te = header.equal_range(http::field::transfer_encoding);
+  if (te.first == te.second) return std::nullopt;
+  Request r;
+  r.version(header.version());
+  std::size_t count = 0;
+  std::string_view value;
+  for (auto it = te.first; it != te.second; ++it, ++count) value = std::string_view(it->value().data(), it->value().size());
+  while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+  while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+  if (header.find(http::field::content_length) != header.end())
+    return error_for(r, config, http::status::bad_request, "Bad Request: both Transfer-Encoding and Content-Length\n");
+  if (count != 1 || !beast::iequals(value, "chunked"))
+    return error_for(r, config, http::status::not_implemented, "Unsupported transfer encoding\n");
+  return std::nullopt;
+}
+
+/// An exception a handler did not expect: the request gets a 500 and a log line (never a
+/// silently dropped connection), and the connection closes.
+Response internal_error(const Request& req, const Config& config, std::exception_ptr e) {
+  static const auto log = logger("http");
+  std::string what = "unknown";
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& ex) {
+    what = ex.what();
+  } catch (...) {
+  }
+  log->error("request_failed error=\"{}\" method={}", what, std::string(req.method_string()));
+  return error_for(req, config, http::status::internal_server_error, "Internal Server Error\n");
+}
 }  // namespace
 
 Task<void> run_session(Context ctx, tcp::socket socket) {
@@ -97,7 +134,9 @@ Task<void> run_session(Context ctx, tcp::socket socket) {
     } else {
       auto& header = parser.get();
       if (header.method() != http::verb::post) parser.body_limit(kNonPublishBodyLimit);
-      if (parser.content_length() && *parser.content_length() > (header.method() == http::verb::post ? config.max_body_size : kNonPublishBodyLimit)) {
+      if (auto framing = check_framing(parser, config)) {
+        error = std::move(*framing);
+      } else if (parser.content_length() && *parser.content_length() > (header.method() == http::verb::post ? config.max_body_size : kNonPublishBodyLimit)) {
         Request r;
         r.version(header.version());
         error = error_for(r, config, http::status::payload_too_large, "Request Entity Too Large\n");
@@ -132,19 +171,28 @@ Task<void> run_session(Context ctx, tcp::socket socket) {
     std::string_view path = target.substr(0, qpos);
     auto query = parse_query(qpos == std::string_view::npos ? std::string_view{} : target.substr(qpos + 1));
     Response res;
-    if (!query || path.empty() || path.front() != '/') {
-      res = error_for(req, config, http::status::bad_request, "Bad Request\n");
-    } else if (path == kHubPath && (req.method() == http::verb::get || req.method() == http::verb::head) &&
-               (ctx.auth.enabled(Role::subscriber) || config.allow_anonymous)) {
-      // Streams live long: give back the read buffer first. The handler moves the socket
-      // out of the stream once the SSE response starts.
-      buffer.clear();
-      buffer.shrink_to_fit();
-      auto maybe = co_await handle_subscribe(ctx, stream.socket(), req, std::move(*query), remote);
-      if (!maybe) co_return;  // the stream ran; the socket is closed
-      res = std::move(*maybe);
-    } else {
-      res = co_await route(ctx, req, path, *query);
+    std::exception_ptr failure;
+    try {
+      if (!query || path.empty() || path.front() != '/') {
+        res = error_for(req, config, http::status::bad_request, "Bad Request\n");
+      } else if (path == kHubPath && (req.method() == http::verb::get || req.method() == http::verb::head) &&
+                 (ctx.auth.enabled(Role::subscriber) || config.allow_anonymous)) {
+        // Streams live long: give back the read buffer first. The handler moves the socket
+        // out of the stream once the SSE response starts.
+        buffer.clear();
+        buffer.shrink_to_fit();
+        auto maybe = co_await handle_subscribe(ctx, stream.socket(), req, std::move(*query), remote);
+        if (!maybe) co_return;  // the stream ran; the socket is closed
+        res = std::move(*maybe);
+      } else {
+        res = co_await route(ctx, req, path, *query);
+      }
+    } catch (...) {
+      failure = std::current_exception();
+    }
+    if (failure) {
+      if (!stream.socket().is_open()) co_return;  // the stream took the socket and answered
+      res = internal_error(req, config, failure);
     }
     if (config.dispatch_timeout > Duration::zero()) stream.expires_after(config.dispatch_timeout);
     auto [wec, wn] = co_await http::async_write(stream, res, asio::as_tuple(asio::use_awaitable));

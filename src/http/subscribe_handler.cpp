@@ -190,6 +190,29 @@ Task<void> finish_stream(Context ctx, std::shared_ptr<Stream> stream, std::share
 Task<void> write_step(Context ctx, std::shared_ptr<Stream> stream, std::shared_ptr<Subscriber> sub,
                       std::optional<Clock::time_point> end);
 
+std::string describe(std::exception_ptr e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& ex) {
+    return ex.what();
+  } catch (...) {
+    return "unknown";
+  }
+}
+
+/// Runs a busy period of the writer. An exception it did not expect ends the stream with a
+/// log line and the same cleanup as a normal end (never a silent ghost subscriber).
+void spawn_writer(Context ctx, std::shared_ptr<Stream> stream, std::shared_ptr<Subscriber> sub,
+                  std::optional<Clock::time_point> end) {
+  auto executor = stream->socket.get_executor();
+  asio::co_spawn(executor, write_step(ctx, stream, sub, end), [ctx, stream, sub](std::exception_ptr e) {
+    if (!e) return;
+    logger("subscribe")->error("stream_failed subscriber={} error=\"{}\"", sub->id, describe(e));
+    auto executor = stream->socket.get_executor();
+    asio::co_spawn(executor, finish_stream(ctx, stream, sub, false), [](std::exception_ptr) {});
+  });
+}
+
 Clock::time_point next_heartbeat(const Config& config, const Stream& stream) {
   return config.heartbeat_interval > Duration::zero() ? stream.last_write + config.heartbeat_interval
                                                       : Clock::time_point::max();
@@ -205,8 +228,7 @@ void park_writer(Context ctx, std::shared_ptr<Stream> stream, std::shared_ptr<Su
   auto& timer = sub->wake_timer();
   timer.expires_at(wake_at);
   timer.async_wait([ctx, stream = std::move(stream), sub = std::move(sub), end](boost::system::error_code) mutable {
-    auto executor = stream->socket.get_executor();
-    asio::co_spawn(executor, write_step(ctx, std::move(stream), std::move(sub), end), asio::detached);
+    spawn_writer(ctx, std::move(stream), std::move(sub), end);
   });
 }
 
@@ -273,9 +295,19 @@ void start_stream(Context ctx, std::shared_ptr<Stream> stream, std::shared_ptr<S
   stream->wake = &sub->wake_timer();
   sub->try_write_now = [s = stream.get()](const Frame& f) { return s->try_write_now(f); };
   watch_client(stream, sub);
-  auto executor = stream->socket.get_executor();
-  asio::co_spawn(executor, write_step(ctx, std::move(stream), std::move(sub), end), asio::detached);
+  spawn_writer(ctx, std::move(stream), std::move(sub), end);
 }
+
+/// How far open_stream got (for the cleanup after an unexpected exception).
+struct OpenProgress {
+  bool announced = false;     ///< the connect went to presence: finish_stream withdraws it
+  bool registered = false;    ///< the subscriber is in the shard's index
+  bool headers_sent = false;  ///< the response started: no 500 can follow
+};
+
+Task<void> open_stream(Context ctx, std::shared_ptr<Stream> stream, std::shared_ptr<Subscriber> sub,
+                       const Request& req, std::optional<std::string> cursor,
+                       const std::optional<MercureClaims>& claims, OpenProgress& progress);
 }  // namespace
 
 Task<std::optional<Response>> handle_subscribe(Context ctx, tcp::socket& socket, const Request& req, Params query,
@@ -308,7 +340,8 @@ Task<std::optional<Response>> handle_subscribe(Context ctx, tcp::socket& socket,
   }
 
   auto stream = std::make_shared<Stream>(std::move(socket));
-  stream->socket.non_blocking(true);
+  boost::system::error_code nbec;
+  stream->socket.non_blocking(true, nbec);
   stream->chunked = req.version() >= 11;
   auto sub = std::make_shared<Subscriber>(stream->socket.get_executor(), config.subscriber_queue_size);
   sub->id = make_urn_uuid_v4();
@@ -320,15 +353,61 @@ Task<std::optional<Response>> handle_subscribe(Context ctx, tcp::socket& socket,
   }
   sub->on_close = [s = stream] { s->abort(); };
 
+  OpenProgress progress;
+  std::exception_ptr failure;
+  try {
+    co_await open_stream(ctx, stream, sub, req, std::move(cursor), claims, progress);
+  } catch (...) {
+    failure = std::current_exception();
+  }
+  if (failure) {
+    // Unexpected: answer 500 when the headers are not out yet, log, and undo what was done.
+    log->error("subscribe_failed subscriber={} error=\"{}\"", sub->id, describe(failure));
+    if (progress.registered) ctx.shard.unsubscribe(sub);
+    if (!progress.headers_sent) {
+      auto res = make_response(req, config, http::status::internal_server_error, "Internal Server Error\n");
+      res.keep_alive(false);
+      if (config.dispatch_timeout > Duration::zero()) {
+        stream->deadline.expires_after(config.dispatch_timeout);
+        stream->deadline.async_wait([s = stream](boost::system::error_code ec) {
+          if (!ec) s->abort();
+        });
+      }
+      co_await http::async_write(stream->socket, res, asio::as_tuple(asio::use_awaitable));
+      stream->deadline.cancel();
+    }
+    if (progress.announced) {
+      sub->on_close = nullptr;
+      co_await finish_stream(ctx, stream, sub, false);  // withdraws what was announced
+    } else {
+      boost::system::error_code ec;
+      stream->socket.shutdown(tcp::socket::shutdown_both, ec);
+      stream->socket.close(ec);
+    }
+  }
+  co_return std::nullopt;
+}
+
+namespace {
+/// The part of a subscription that runs once the socket belongs to the stream: announce,
+/// register (and replay), send the headers, hand over to the writer. `progress` says how far
+/// it got, for the caller's cleanup when something throws.
+Task<void> open_stream(Context ctx, std::shared_ptr<Stream> stream, std::shared_ptr<Subscriber> sub,
+                       const Request& req, std::optional<std::string> cursor,
+                       const std::optional<MercureClaims>& claims, OpenProgress& progress) {
+  static const auto log = logger("subscribe");
+  const Config& config = ctx.config;
   // The connect event goes out before the subscriber is registered, so it never sees its own.
   if (config.subscriptions) {
     SubscriberInfo info = subscriber_info(*sub);
+    progress.announced = true;
     Seq own_event = co_await announce_subscriptions(ctx.hub.transport(), std::move(info), true);
     // Without a cursor the subscription starts after its own connect event. With one, the
     // replay starts at the cursor: what was published since must not be skipped (the own
     // event is replayed only to a subscriber of the subscription topics, as in the reference).
     if (!cursor) sub->last_seq = own_event;
   }
+  progress.registered = true;
   auto outcome = co_await ctx.shard.subscribe(sub, cursor);
   log->debug("subscribed subscriber={} topics={} remote={}", sub->id, sub->topics.size(), sub->remote_addr);
 
@@ -358,17 +437,20 @@ Task<std::optional<Response>> handle_subscribe(Context ctx, tcp::socket& socket,
     auto buffers = framed(*stream, chunk_header, opening);
     buffers.insert(buffers.begin(), asio::buffer(head));
     if (req.method() == http::verb::head) buffers = {asio::buffer(head)};
+    progress.headers_sent = true;
     ok = co_await write_with_deadline(stream, std::move(buffers), config.dispatch_timeout);
   }
   if (!ok || req.method() == http::verb::head) {
+    progress.registered = progress.announced = false;  // finish_stream undoes both
     co_await finish_stream(ctx, stream, sub, false);
-    co_return std::nullopt;
+    co_return;
   }
   // Streams live long and are many: the stream continues on its own (a writer that holds a
   // coroutine only while busy), and this coroutine (with the request, the session and their
   // buffers) ends here.
   start_stream(ctx, stream, sub, end);
-  co_return std::nullopt;
 }
+
+}  // namespace
 
 }  // namespace herald::http_detail

@@ -28,10 +28,22 @@ std::string go_html_escape(const std::string& in) {
 }
 
 /// Go decodes the payload into map[string]any and re-encodes it: object keys come out sorted.
-Ordered payload_value(const std::string& payload_json) {
+Ordered parse_payload(const std::string& payload_json) {
   auto parsed = nlohmann::json::parse(payload_json, nullptr, false);
   if (parsed.is_discarded()) return Ordered();
-  return Ordered::parse(parsed.dump());  // nlohmann::json keeps keys sorted
+  // nlohmann::json keeps keys sorted
+  return Ordered::parse(parsed.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
+/// One subscriber's events (one per selector) carry the same payload: parsed once per run.
+Ordered payload_value(const std::string& payload_json) {
+  thread_local std::string last_json;
+  thread_local Ordered last_value;
+  if (payload_json != last_json) {
+    last_value = parse_payload(payload_json);
+    last_json = payload_json;
+  }
+  return last_value;
 }
 
 Ordered item(const SubscriptionView& s, bool with_context) {
@@ -49,7 +61,11 @@ Ordered item(const SubscriptionView& s, bool with_context) {
   return o;
 }
 
-std::string render(const Ordered& o) { return go_html_escape(o.dump(2)); }
+// Invalid UTF-8 (a topic such as "%FF") becomes U+FFFD, as Go's encoding/json writes it;
+// dump() would otherwise throw on the data path.
+std::string render(const Ordered& o) {
+  return go_html_escape(o.dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
+}
 }  // namespace
 
 std::string query_escape(std::string_view s) {

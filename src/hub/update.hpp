@@ -14,6 +14,10 @@ struct Update {
   std::string type;                 ///< SSE `event` field; empty = none
   std::uint64_t retry = 0;          ///< SSE `retry` field; 0 = none
   bool is_private = false;
+  /// A subscription event (presence, published by the hub itself). Transports keep these
+  /// under a small bound of their own, apart from the updates' retention, so connection
+  /// churn can never crowd updates out of the history (see Transport::publish).
+  bool subscription_event = false;
 };
 using UpdatePtr = std::shared_ptr<const Update>;
 

@@ -5,8 +5,13 @@
 // commits them in a single transaction (group commit): durability costs one fsync per
 // batch, not per update. Only after the commit are the listeners told (in seq order) and
 // the publishers answered, so an update acknowledged with 200 survives kill -9.
-// Retention (size, max_age) is applied in the same transaction, deterministically;
-// LMDB reuses the freed pages, so the file stops growing once retention is reached.
+// Retention (size, max_age, and a byte budget of half the map) is applied in the same
+// transaction, deterministically; LMDB reuses the freed pages, so the file stops growing
+// once retention is reached, and a publish never fails because the store is full: the
+// oldest updates give way. Subscription events (presence) are kept under a bound of their
+// own (`events_size`): connection churn cannot crowd updates out of the history. Removing
+// old events leaves holes in the seqs; `trimmed_` (persisted) is the seq up to which
+// retention removed everything, which is what a reader that started earlier missed.
 // Reads (find, read_after) use short read transactions on the caller's thread.
 #include "transport/lmdb/lmdb_transport.hpp"
 
@@ -31,6 +36,7 @@
 
 #include "config/config.hpp"
 #include "core/duration.hpp"
+#include "core/log_throttle.hpp"
 #include "core/logging.hpp"
 #include "transport/update_codec.hpp"
 #include "transport/local_presence.hpp"
@@ -46,7 +52,17 @@ struct Options {
   std::size_t map_size = std::size_t(4) << 30;
   bool sync = true;
   std::size_t max_batch = 1024;
+  std::size_t events_size = 1000;  ///< subscription events kept in history
 };
+
+constexpr std::size_t kPage = 4096;
+
+/// What a record costs in the store, roughly: the log entry (large values take whole
+/// overflow pages), its id index entry (random keys fill pages about half), headers.
+std::size_t record_cost(std::size_t record_size, std::size_t id_key_size) {
+  std::size_t log = record_size > kPage / 2 ? (record_size + 16 + kPage - 1) / kPage * kPage : record_size + 16;
+  return log + 2 * (id_key_size + 24);
+}
 
 std::int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -164,7 +180,23 @@ class LmdbTransport final : public Transport {
 
   void open() {
     std::error_code fec;
+    bool existed = std::filesystem::exists(options_.path, fec);
     std::filesystem::create_directories(options_.path, fec);
+    try {
+      open_store();
+    } catch (...) {
+      // A store that could not be opened leaves no directory behind that was not there.
+      if (env_) mdb_env_close(env_);
+      env_ = nullptr;
+      if (lock_fd_ >= 0) ::close(lock_fd_);
+      lock_fd_ = -1;
+      if (!existed) std::filesystem::remove_all(options_.path, fec);
+      throw;
+    }
+  }
+
+  void open_store() {
+    std::error_code fec;
     if (!std::filesystem::is_directory(options_.path))
       throw ConfigError("invalid transport_url: " + options_.path +
                         " is not a directory (a Bolt file? Herald's LMDB store is a directory)");
@@ -177,7 +209,7 @@ class LmdbTransport final : public Transport {
       throw ConfigError("invalid transport_url: " + options_.path + " is in use by another Herald process");
     int rc;
     if ((rc = mdb_env_create(&env_))) fail("cannot create the LMDB environment", rc);
-    mdb_env_set_maxdbs(env_, 4);
+    mdb_env_set_maxdbs(env_, 5);
     mdb_env_set_maxreaders(env_, 512);
     if ((rc = mdb_env_set_mapsize(env_, options_.map_size))) fail("bad map_size", rc);
     unsigned flags = MDB_NOTLS | (options_.sync ? 0 : MDB_NOSYNC);
@@ -185,23 +217,65 @@ class LmdbTransport final : public Transport {
     MDB_txn* txn = nullptr;
     if ((rc = mdb_txn_begin(env_, nullptr, 0, &txn))) fail("cannot begin a transaction", rc);
     if ((rc = mdb_dbi_open(txn, "log", MDB_CREATE | MDB_INTEGERKEY, &log_)) ||
-        (rc = mdb_dbi_open(txn, "ids", MDB_CREATE, &ids_))) {
+        (rc = mdb_dbi_open(txn, "ids", MDB_CREATE, &ids_)) ||
+        (rc = mdb_dbi_open(txn, "events", MDB_CREATE | MDB_INTEGERKEY, &events_)) ||
+        (rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &meta_))) {
       mdb_txn_abort(txn);
       fail("cannot open the LMDB databases", rc);
     }
-    // Recover the positions from the log.
+    rc = recover(txn);
+    if (rc == 0) rc = mdb_txn_commit(txn);
+    else mdb_txn_abort(txn);
+    if (rc) fail("cannot recover the store", rc);
+    logger("transport")->info("lmdb_opened path={} updates={} subscription_events={} bytes={} budget={} last_seq={}",
+                              options_.path, updates_, events_count_, bytes_, budget(), last_seq_.load());
+  }
+
+  /// The byte budget of the history: half the map (the other half is room for LMDB's
+  /// copy-on-write pages and page fill).
+  std::size_t budget() const { return options_.map_size / 2; }
+
+  /// Recovers the positions and counters (a store written before they were kept is scanned once).
+  int recover(MDB_txn* txn) {
     MDB_cursor* cur = nullptr;
-    mdb_cursor_open(txn, log_, &cur);
+    int rc = mdb_cursor_open(txn, log_, &cur);
+    if (rc) return rc;
     MDB_val k, v;
+    Seq first = 0;
     if (mdb_cursor_get(cur, &k, &v, MDB_LAST) == 0) {
       last_seq_ = seq_of(k);
       if (auto d = decode_stored_update(view(v))) last_id_ = d->update->id;
-      if (mdb_cursor_get(cur, &k, &v, MDB_FIRST) == 0) first_seq_ = seq_of(k);
+      if (mdb_cursor_get(cur, &k, &v, MDB_FIRST) == 0) first = seq_of(k);
+    }
+    MDB_stat st;
+    mdb_stat(txn, events_, &st);
+    events_count_ = st.ms_entries;
+    mdb_stat(txn, log_, &st);
+    updates_ = st.ms_entries - std::min<std::size_t>(st.ms_entries, events_count_);
+    auto trimmed = meta_get(txn, "trimmed");
+    trimmed_ = trimmed ? *trimmed : (first ? first - 1 : 0);
+    if (last_seq_ < trimmed_) last_seq_ = trimmed_.load();  // everything was trimmed
+    if (auto bytes = meta_get(txn, "bytes")) {
+      bytes_ = *bytes;
+    } else {
+      bytes_ = 0;
+      for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        auto d = decode_stored_update(view(v));
+        bytes_ += record_cost(v.mv_size, d ? id_index_key(d->update->id).size() : 0);
+      }
     }
     mdb_cursor_close(cur);
-    if ((rc = mdb_txn_commit(txn))) fail("cannot commit", rc);
-    logger("transport")->info("lmdb_opened path={} updates={} last_seq={}", options_.path,
-                              last_seq_ ? last_seq_ - first_seq_ + 1 : 0, last_seq_.load());
+    return 0;
+  }
+
+  std::optional<std::uint64_t> meta_get(MDB_txn* txn, std::string_view key) {
+    MDB_val k = val(key), v;
+    if (mdb_get(txn, meta_, &k, &v) != 0 || v.mv_size != sizeof(std::uint64_t)) return std::nullopt;
+    return seq_of(v);
+  }
+  int meta_put(MDB_txn* txn, std::string_view key, std::uint64_t value) {
+    MDB_val k = val(key), v = val(value);
+    return mdb_put(txn, meta_, &k, &v, 0);
   }
 
   void enqueue(UpdatePtr update, std::unique_ptr<Completion> done) {
@@ -233,7 +307,10 @@ class LmdbTransport final : public Transport {
         std::unique_lock lock(queue_mutex_);
         queue_cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
         if (queue_.empty() && stopping_) return;
-        std::size_t n = std::min(queue_.size(), options_.max_batch);
+        // A batch is one transaction: bounded in count and (roughly) in bytes.
+        std::size_t n = 0, bytes = 0;
+        while (n < queue_.size() && n < options_.max_batch && (n == 0 || bytes < budget() / 8))
+          bytes += queue_[n++].update->data.size();
         batch.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(queue_.begin() + long(n)));
         queue_.erase(queue_.begin(), queue_.begin() + long(n));
       }
@@ -242,44 +319,40 @@ class LmdbTransport final : public Transport {
     }
   }
 
-  /// Appends the batch and applies retention in one transaction.
+  /// The counters a transaction changes, applied to the members once it commits.
+  struct Counters {
+    Seq trimmed;
+    std::size_t bytes, updates, events;
+  };
+
+  /// Appends the batch and applies retention in one transaction. A full map (MDB_MAP_FULL:
+  /// the byte estimate was too low for this store) lowers the budget by a quarter and tries
+  /// once more, so history gives way rather than the publish failing.
   void commit(std::vector<Pending>& batch) {
-    MDB_txn* txn = nullptr;
-    int rc = mdb_txn_begin(env_, nullptr, 0, &txn);
-    Seq seq = last_seq_.load();
-    Seq first = first_seq_;
     std::int64_t stamp = now_ms();
+    std::vector<std::string> records;
+    records.reserve(batch.size());
+    for (auto& p : batch) records.push_back(encode_stored_update(*p.update, stamp));
     std::vector<Stored> stored;
-    stored.reserve(batch.size());
-    for (std::size_t i = 0; rc == 0 && i < batch.size(); ++i) {
-      Seq next = seq + 1;
-      std::string record = encode_stored_update(*batch[i].update, stamp);
-      MDB_val k = val(next), v = val(record);
-      rc = mdb_put(txn, log_, &k, &v, MDB_APPEND);
-      if (rc == 0 && !batch[i].update->id.empty()) {
-        std::string key = id_index_key(batch[i].update->id);
-        MDB_val ik = val(key), iv = val(next);
-        rc = mdb_put(txn, ids_, &ik, &iv, 0);  // a duplicate id now points to its newest update
-      }
-      if (rc == 0) {
-        seq = next;
-        if (first == 0) first = next;
-        stored.push_back({next, batch[i].update});
-      }
-    }
-    if (rc == 0) rc = apply_retention(txn, seq, first, stamp);
-    if (rc == 0) rc = mdb_txn_commit(txn);
-    else mdb_txn_abort(txn);
+    Counters c{};
+    int rc = try_commit(batch, records, stamp, budget(), stored, c);
+    if (rc == MDB_MAP_FULL) rc = try_commit(batch, records, stamp, std::min(budget(), bytes_) / 4 * 3, stored, c);
     if (rc != 0) {
       failed_ = rc != MDB_MAP_FULL;
-      logger("transport")->error("lmdb_commit_failed updates={} error=\"{}\"{}", batch.size(), mdb_strerror(rc),
-                                 rc == MDB_MAP_FULL ? " hint=\"raise map_size or lower size/max_age\"" : "");
+      std::uint64_t suppressed = 0;
+      if (commit_log_.allow(suppressed))
+        logger("transport")->error("lmdb_commit_failed updates={} error=\"{}\" suppressed_since_last={}{}", batch.size(),
+                                   mdb_strerror(rc), suppressed,
+                                   rc == MDB_MAP_FULL ? " hint=\"an update larger than the store? raise map_size\"" : "");
       for (auto& p : batch) p.done->complete(make_error_code(Errc::transport_failure), 0);
       return;
     }
     failed_ = false;
-    last_seq_ = seq;
-    first_seq_ = first;
+    last_seq_ = stored.back().seq;
+    trimmed_ = c.trimmed;
+    bytes_ = c.bytes;
+    updates_ = c.updates;
+    events_count_ = c.events;
     {
       std::lock_guard lock(state_mutex_);
       last_id_ = stored.back().update->id;
@@ -292,41 +365,119 @@ class LmdbTransport final : public Transport {
     for (std::size_t i = 0; i < batch.size(); ++i) batch[i].done->complete({}, stored[i].seq);
   }
 
-  /// Deletes from the front: beyond `size` updates, and older than `max_age`.
-  int apply_retention(MDB_txn* txn, Seq last, Seq& first, std::int64_t now) {
-    if (options_.size == 0 && options_.max_age == Duration::zero()) return 0;
+  /// One attempt: retention first (room for the batch within `budget`), then the appends,
+  /// then the counters; the transaction is aborted on any error.
+  int try_commit(std::vector<Pending>& batch, const std::vector<std::string>& records, std::int64_t stamp,
+                 std::size_t budget, std::vector<Stored>& stored, Counters& c) {
+    c = {trimmed_.load(), bytes_, updates_, events_count_};
+    stored.clear();
+    MDB_txn* txn = nullptr;
+    int rc = mdb_txn_begin(env_, nullptr, 0, &txn);
+    if (rc) return rc;
+    std::size_t incoming = 0;
+    for (std::size_t i = 0; i < batch.size(); ++i)
+      incoming += record_cost(records[i].size(), id_index_key(batch[i].update->id).size());
+    rc = apply_retention(txn, stamp, budget > incoming ? budget - incoming : 0, c);
+    Seq seq = last_seq_.load();
+    for (std::size_t i = 0; rc == 0 && i < batch.size(); ++i) {
+      const Update& u = *batch[i].update;
+      Seq next = seq + 1;
+      MDB_val k = val(next), v = val(records[i]);
+      rc = mdb_put(txn, log_, &k, &v, MDB_APPEND);
+      std::string key = id_index_key(u.id);
+      if (rc == 0 && !u.id.empty()) {
+        MDB_val ik = val(key), iv = val(next);
+        rc = mdb_put(txn, ids_, &ik, &iv, 0);  // a duplicate id now points to its newest update
+      }
+      if (rc == 0 && u.subscription_event) {
+        MDB_val ek = val(next), ev{0, nullptr};
+        rc = mdb_put(txn, events_, &ek, &ev, MDB_APPEND);
+      }
+      if (rc != 0) break;
+      seq = next;
+      c.bytes += record_cost(records[i].size(), key.size());
+      ++(u.subscription_event ? c.events : c.updates);
+      stored.push_back({next, batch[i].update});
+    }
+    if (rc == 0) rc = trim_events(txn, c);
+    if (rc == 0) rc = meta_put(txn, "bytes", c.bytes);
+    if (rc == 0) rc = meta_put(txn, "trimmed", c.trimmed);
+    if (rc == 0) return mdb_txn_commit(txn);
+    mdb_txn_abort(txn);
+    return rc;
+  }
+
+  /// Deletes the record at `seq` (log, id index, events index) and counts it out.
+  int remove_record(MDB_txn* txn, Seq seq, std::string_view record, Counters& c) {
+    auto decoded = decode_stored_update(record);
+    std::string key = decoded ? id_index_key(decoded->update->id) : std::string();
+    if (decoded && !decoded->update->id.empty()) {
+      MDB_val ik = val(key), iv;
+      if (mdb_get(txn, ids_, &ik, &iv) == 0 && seq_of(iv) == seq) mdb_del(txn, ids_, &ik, nullptr);
+    }
+    c.bytes -= std::min(c.bytes, record_cost(record.size(), key.size()));
+    if (decoded && decoded->update->subscription_event) {
+      MDB_val ek = val(seq);
+      mdb_del(txn, events_, &ek, nullptr);
+      if (c.events > 0) --c.events;
+    } else if (c.updates > 0) {
+      --c.updates;
+    }
+    MDB_val k = val(seq);
+    return mdb_del(txn, log_, &k, nullptr);
+  }
+
+  /// Deletes from the front: beyond `size` updates, older than `max_age`, and beyond the
+  /// byte budget. Everything up to the last deleted seq is then `trimmed`.
+  int apply_retention(MDB_txn* txn, std::int64_t now, std::size_t budget, Counters& c) {
     std::int64_t cutoff = options_.max_age == Duration::zero()
                               ? INT64_MIN
                               : now - std::chrono::duration_cast<std::chrono::milliseconds>(options_.max_age).count();
     MDB_cursor* cur = nullptr;
     int rc = mdb_cursor_open(txn, log_, &cur);
     MDB_val k, v;
-    while (rc == 0 && first != 0 && first <= last) {
-      bool over_size = options_.size > 0 && last - first + 1 > options_.size;
+    while (rc == 0) {
       rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
       if (rc != 0) break;
+      bool over_size = options_.size > 0 && c.updates >= options_.size + 1;
+      bool over_budget = c.bytes > budget;
       auto decoded = decode_stored_update(view(v));
       bool too_old = decoded && decoded->stored_at_ms < cutoff;
-      if (!over_size && !too_old) break;
+      if (!over_size && !too_old && !over_budget) break;
       Seq seq = seq_of(k);  // copied: k points into a page the deletion may reuse
-      if (decoded && !decoded->update->id.empty()) {
-        std::string key = id_index_key(decoded->update->id);
-        MDB_val ik = val(key), iv;
-        if (mdb_get(txn, ids_, &ik, &iv) == 0 && seq_of(iv) == seq) mdb_del(txn, ids_, &ik, nullptr);
-      }
-      rc = mdb_cursor_del(cur, 0);
-      first = seq + 1;
+      std::string record(view(v));
+      rc = remove_record(txn, seq, record, c);
+      c.trimmed = std::max(c.trimmed, seq);
     }
     mdb_cursor_close(cur);
-    if (first > last) first = 0;  // everything expired
+    return rc == MDB_NOTFOUND ? 0 : rc;
+  }
+
+  /// Keeps the newest `events_size` subscription events (the oldest leave holes in the seqs,
+  /// not a trim: the updates around them are all there).
+  int trim_events(MDB_txn* txn, Counters& c) {
+    MDB_cursor* cur = nullptr;
+    int rc = mdb_cursor_open(txn, events_, &cur);
+    MDB_val k, v;
+    while (rc == 0 && c.events > options_.events_size) {
+      rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+      if (rc != 0) break;
+      Seq seq = seq_of(k);
+      MDB_val lk = val(seq), lv;
+      if (mdb_get(txn, log_, &lk, &lv) == 0) {
+        std::string record(view(lv));
+        rc = remove_record(txn, seq, record, c);
+      } else {
+        rc = mdb_cursor_del(cur, 0);  // an index entry without its record
+        --c.events;
+      }
+    }
+    mdb_cursor_close(cur);
     return rc == MDB_NOTFOUND ? 0 : rc;
   }
 
   Result<Seq> find_now(const std::string& id) {
-    if (id == "earliest") {
-      Seq first = first_seq_;
-      return first ? first - 1 : last_seq_.load();
-    }
+    if (id == "earliest") return trimmed_.load();
     ReadTxn txn(env_);
     if (!txn.ok()) return Errc::transport_failure;
     std::string key = id_index_key(id);
@@ -341,15 +492,15 @@ class LmdbTransport final : public Transport {
     if (!txn.ok()) return Errc::transport_failure;
     MDB_cursor* cur = nullptr;
     if (mdb_cursor_open(txn.get(), log_, &cur) != 0) return Errc::transport_failure;
-    // Seqs are contiguous: if the first key at or after `after + 1` is not `after + 1`, or
-    // there is none although newer updates were stored, what follows `after` was trimmed.
-    Seq start = after + 1;
-    MDB_val k = val(start), v;
-    int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-    if ((rc == 0 && seq_of(k) != start) || (rc == MDB_NOTFOUND && after < last_seq_.load())) {
+    // Retention removed everything up to trimmed_: a reader from before it missed some.
+    // (Holes past it are subscription events given way to newer ones, not a trim.)
+    if (after < trimmed_.load()) {
       mdb_cursor_close(cur);
       return Errc::not_found;
     }
+    Seq start = after + 1;
+    MDB_val k = val(start), v;
+    int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
     while (rc == 0 && out.size() < limit) {
       if (auto d = decode_stored_update(view(v))) out.push_back({seq_of(k), std::move(d->update)});
       rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
@@ -360,10 +511,15 @@ class LmdbTransport final : public Transport {
 
   const Options options_;
   MDB_env* env_ = nullptr;
-  MDB_dbi log_ = 0, ids_ = 0;
+  MDB_dbi log_ = 0, ids_ = 0, events_ = 0, meta_ = 0;
   int lock_fd_ = -1;
   std::atomic<Seq> last_seq_{0};
-  std::atomic<Seq> first_seq_{0};
+  std::atomic<Seq> trimmed_{0};  ///< retention removed every seq up to this one
+  // Writer thread only (and open()):
+  std::size_t bytes_ = 0;         ///< record_cost of everything stored
+  std::size_t updates_ = 0;       ///< stored updates (not subscription events)
+  std::size_t events_count_ = 0;  ///< stored subscription events
+  LogThrottle commit_log_;
   std::atomic<bool> failed_{false};
   std::mutex state_mutex_;
   std::string last_id_ = "earliest";
@@ -394,6 +550,7 @@ std::unique_ptr<Transport> make_lmdb_transport(const boost::urls::url_view& url,
     const std::string& v = param.value;
     if (k == "size") o.size = parse_count(k, v);
     else if (k == "map_size") o.map_size = parse_count(k, v);
+    else if (k == "events_size") o.events_size = parse_count(k, v);
     else if (k == "max_batch") o.max_batch = std::max<std::size_t>(1, parse_count(k, v));
     else if (k == "max_age") {
       auto d = parse_duration(v);
@@ -409,6 +566,8 @@ std::unique_ptr<Transport> make_lmdb_transport(const boost::urls::url_view& url,
     }
   }
   if (o.map_size < (std::size_t(1) << 20)) throw ConfigError("invalid transport_url: map_size must be at least 1 MiB");
+  // The map is reserved address space: beyond 16 TiB mdb_env_open fails on every machine.
+  if (o.map_size > (std::size_t(1) << 44)) throw ConfigError("invalid transport_url: map_size must be at most 16 TiB");
   if (bolt_alias)
     logger("transport")->warn("bolt_alias path={} note=\"bolt:// opens an LMDB store at this path; the Bolt file format is not read\"",
                               o.path);

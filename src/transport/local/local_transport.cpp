@@ -1,5 +1,6 @@
 #include "transport/local/local_transport.hpp"
 
+#include <algorithm>
 #include <deque>
 #include <list>
 #include <mutex>
@@ -11,22 +12,31 @@
 namespace herald {
 namespace {
 
+// Updates and subscription events are kept in two rings, each under its own bound, so
+// connection churn (events) cannot push updates out of the history. `trimmed_` is the seq up
+// to which the updates' ring dropped everything: a reader from before it missed some.
 class LocalTransport final : public Transport {
  public:
-  explicit LocalTransport(std::size_t size) : size_(size) {}
+  LocalTransport(std::size_t size, std::size_t events_size) : size_(size), events_size_(events_size) {}
 
   Task<Result<Seq>> publish(UpdatePtr update) override {
     std::lock_guard lock(mutex_);
     if (closed_) co_return Errc::closed;
     Stored stored{++last_seq_, std::move(update)};
     last_id_ = stored.update->id;
-    if (size_ > 0) {
-      ring_.push_back(stored);
+    bool event = stored.update->subscription_event;
+    std::size_t bound = event ? events_size_ : size_;
+    if (size_ == 0) {
+      trimmed_ = last_seq_;  // no history at all
+    } else if (bound > 0) {
+      auto& ring = event ? events_ : ring_;
+      ring.push_back(stored);
       ids_[stored.update->id] = stored.seq;
-      while (ring_.size() > size_) {
-        auto& old = ring_.front();
+      while (ring.size() > bound) {
+        auto& old = ring.front();
         if (auto it = ids_.find(old.update->id); it != ids_.end() && it->second == old.seq) ids_.erase(it);
-        ring_.pop_front();
+        if (!event) trimmed_ = old.seq;
+        ring.pop_front();
       }
     }
     // Under the lock so every listener sees one order.
@@ -42,7 +52,7 @@ class LocalTransport final : public Transport {
 
   Task<Result<Seq>> find(std::string id) override {
     std::lock_guard lock(mutex_);
-    if (id == "earliest") co_return ring_.empty() ? last_seq_ : ring_.front().seq - 1;
+    if (id == "earliest") co_return trimmed_;
     // A duplicate custom id resolves to its latest update.
     auto it = ids_.find(id);
     if (it == ids_.end()) co_return Errc::not_found;
@@ -52,11 +62,16 @@ class LocalTransport final : public Transport {
   Task<Result<std::vector<Stored>>> read_after(Seq after, std::size_t limit) override {
     std::lock_guard lock(mutex_);
     std::vector<Stored> out;
-    if (ring_.empty() || after >= last_seq_) co_return out;
-    Seq first = ring_.front().seq;
-    if (after + 1 < first) co_return Errc::not_found;  // trimmed away
-    std::size_t start = after < first ? 0 : static_cast<std::size_t>(after - first + 1);
-    for (std::size_t i = start; i < ring_.size() && out.size() < limit; ++i) out.push_back(ring_[i]);
+    if (after < trimmed_) co_return Errc::not_found;  // trimmed away
+    // Merge the two rings (each in seq order) from the first seq past `after`.
+    auto past = [after](const std::deque<Stored>& ring) {
+      return std::upper_bound(ring.begin(), ring.end(), after, [](Seq s, const Stored& x) { return s < x.seq; });
+    };
+    auto u = past(ring_), e = past(events_);
+    while (out.size() < limit && (u != ring_.end() || e != events_.end())) {
+      if (e == events_.end() || (u != ring_.end() && u->seq < e->seq)) out.push_back(*u++);
+      else out.push_back(*e++);
+    }
     co_return out;
   }
 
@@ -88,6 +103,9 @@ class LocalTransport final : public Transport {
 
  private:
   const std::size_t size_;
+  const std::size_t events_size_;
+  Seq trimmed_ = 0;
+  std::deque<Stored> events_;
   std::mutex mutex_;
   bool closed_ = false;
   Seq last_seq_ = 0;
@@ -101,20 +119,20 @@ class LocalTransport final : public Transport {
 }  // namespace
 
 std::unique_ptr<Transport> make_local_transport(const boost::urls::url_view& url) {
-  std::size_t size = 1000;
+  std::size_t size = 1000, events_size = 1000;
   for (auto param : url.params()) {
-    if (param.key == "size") {
+    if (param.key == "size" || param.key == "events_size") {
       const std::string& v = param.value;
       if (v.empty() || v.size() > 9 || v.find_first_not_of("0123456789") != std::string::npos)
-        throw ConfigError("invalid transport_url: size must be a non-negative integer below 10^9");
-      size = std::stoul(v);
+        throw ConfigError("invalid transport_url: " + param.key + " must be a non-negative integer below 10^9");
+      (param.key == "size" ? size : events_size) = std::stoul(v);
     } else if (param.key == "bucket_name" || param.key == "cleanup_frequency") {
       // Bolt parameters: accepted so bolt-style URLs copied to local:// do not fail.
     } else {
       throw ConfigError("invalid transport_url: unknown parameter \"" + param.key + "\" for local://");
     }
   }
-  return std::make_unique<LocalTransport>(size);
+  return std::make_unique<LocalTransport>(size, events_size);
 }
 
 }  // namespace herald

@@ -104,7 +104,7 @@ std::optional<Stored> decode_entry(const RedisValue& entry) {
 
 std::string encode_presence(const SubscriberInfo& s) {
   nlohmann::json j{{"id", s.id}, {"topics", s.topics}, {"payload", s.payload_json}};
-  return j.dump();
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);  // a topic may be invalid UTF-8
 }
 
 std::optional<SubscriberInfo> decode_presence(const std::string& text) {
