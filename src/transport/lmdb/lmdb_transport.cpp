@@ -374,6 +374,8 @@ class LmdbTransport final : public Transport {
     MDB_txn* txn = nullptr;
     int rc = mdb_txn_begin(env_, nullptr, 0, &txn);
     if (rc) return rc;
+    // Room for the batch first (a store full from an earlier run must give way before the
+    // appends can fit), then the bounds again with the batch in.
     std::size_t incoming = 0;
     for (std::size_t i = 0; i < batch.size(); ++i)
       incoming += record_cost(records[i].size(), id_index_key(batch[i].update->id).size());
@@ -399,6 +401,7 @@ class LmdbTransport final : public Transport {
       ++(u.subscription_event ? c.events : c.updates);
       stored.push_back({next, batch[i].update});
     }
+    if (rc == 0) rc = apply_retention(txn, stamp, budget, c);
     if (rc == 0) rc = trim_events(txn, c);
     if (rc == 0) rc = meta_put(txn, "bytes", c.bytes);
     if (rc == 0) rc = meta_put(txn, "trimmed", c.trimmed);
@@ -439,7 +442,7 @@ class LmdbTransport final : public Transport {
     while (rc == 0) {
       rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
       if (rc != 0) break;
-      bool over_size = options_.size > 0 && c.updates >= options_.size + 1;
+      bool over_size = options_.size > 0 && c.updates > options_.size;
       bool over_budget = c.bytes > budget;
       auto decoded = decode_stored_update(view(v));
       bool too_old = decoded && decoded->stored_at_ms < cutoff;

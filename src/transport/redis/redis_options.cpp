@@ -31,7 +31,19 @@ RedisOptions parse_redis_url(const boost::urls::url_view& url) {
   if (!url.has_authority() || url.host().empty()) bad("missing the Redis host (redis://host:port/stream)");
   o.host = url.host_address();  // IPv6 literals without their brackets
   if (url.has_port()) {
-    if (url.port().empty()) bad("the Redis port is empty");
+    if (url.port().empty()) {
+      // Boost.URL reads "host:notaport/..." as an empty port: name what was written.
+      std::string_view text = url.buffer();
+      auto start = text.find("://");
+      start = start == std::string_view::npos ? 0 : start + 3;
+      auto end = text.find_first_of("/?#", start);
+      std::string_view authority = text.substr(start, end == std::string_view::npos ? end : end - start);
+      if (auto at = authority.rfind('@'); at != std::string_view::npos) authority.remove_prefix(at + 1);
+      auto colon = authority.rfind(':');
+      std::string_view port = colon == std::string_view::npos ? std::string_view{} : authority.substr(colon + 1);
+      if (port.empty()) bad("the Redis port is empty");
+      bad("the Redis port \"" + std::string(port) + "\" is not a number");
+    }
     o.port = static_cast<std::uint16_t>(parse_number("port", std::string(url.port()), 65535));
     if (o.port == 0) bad("port must be between 1 and 65535");
   }
