@@ -55,6 +55,16 @@ Response make_response(const Request& req, const Config& config, http::status st
 /// The CORS preflight answer (OPTIONS with Access-Control-Request-Method).
 Response make_preflight(const Request& req, const Config& config);
 
+/// RFC 9112 §6.3 framing rules for a request header: Transfer-Encoding must be exactly
+/// "chunked" (else 501) and never comes with Content-Length (else 400). The error response
+/// closes the connection; nullopt when the framing is sound.
+std::optional<Response> check_framing(const http::request_header<>& header, const Config& config);
+
+/// Answers a complete request that does not open a stream: splits the target, routes it
+/// (publish, subscriptions API, health, CORS preflight, 404/405). Runs on the shard of
+/// `ctx`; never throws for bad input (a 4xx); the socket is not involved (fuzzed as is).
+Task<Response> respond(Context ctx, const Request& req);
+
 /// POST /.well-known/mercure
 Task<Response> handle_publish(Context ctx, const Request& req, const Params& query);
 

@@ -60,8 +60,9 @@ Response error_for(const Request& req, const Config& config, http::status status
 /// a body of unknown length; read as bodiless, its body would be taken for the next request
 /// (request smuggling). Refused with 501 as Go's server does (400 when it also carries a
 /// Content-Length), and the connection closes.
-std::optional<Response> check_framing(const http::request_parser<http::string_body>& parser, const Config& config) {
-  const auto& header = parser.get();
+}  // namespace
+
+std::optional<Response> check_framing(const http::request_header<>& header, const Config& config) {
   auto te = header.equal_range(http::field::transfer_encoding);
   if (te.first == te.second) return std::nullopt;
   Request r;
@@ -77,6 +78,18 @@ std::optional<Response> check_framing(const http::request_parser<http::string_bo
     return error_for(r, config, http::status::not_implemented, "Unsupported transfer encoding\n");
   return std::nullopt;
 }
+
+Task<Response> respond(Context ctx, const Request& req) {
+  std::string_view target(req.target().data(), req.target().size());
+  auto qpos = target.find('?');
+  std::string_view path = target.substr(0, qpos);
+  auto query = parse_query(qpos == std::string_view::npos ? std::string_view{} : target.substr(qpos + 1));
+  if (!query || path.empty() || path.front() != '/')
+    co_return error_for(req, ctx.config, http::status::bad_request, "Bad Request\n");
+  co_return co_await route(ctx, req, path, *query);
+}
+
+namespace {
 
 /// An exception a handler did not expect: the request gets a 500 and a log line (never a
 /// silently dropped connection), and the connection closes.
@@ -134,7 +147,7 @@ Task<void> run_session(Context ctx, tcp::socket socket) {
     } else {
       auto& header = parser.get();
       if (header.method() != http::verb::post) parser.body_limit(kNonPublishBodyLimit);
-      if (auto framing = check_framing(parser, config)) {
+      if (auto framing = check_framing(parser.get(), config)) {
         error = std::move(*framing);
       } else if (parser.content_length() && *parser.content_length() > (header.method() == http::verb::post ? config.max_body_size : kNonPublishBodyLimit)) {
         Request r;
@@ -185,7 +198,7 @@ Task<void> run_session(Context ctx, tcp::socket socket) {
         if (!maybe) co_return;  // the stream ran; the socket is closed
         res = std::move(*maybe);
       } else {
-        res = co_await route(ctx, req, path, *query);
+        res = co_await respond(ctx, req);
       }
     } catch (...) {
       failure = std::current_exception();

@@ -1,6 +1,6 @@
 // The only file that wraps hiredis. hiredis 0.14 (Debian 12) has neither an Asio adapter
 // nor TLS, so its socket code is not used at all: Asio owns the socket (and the TLS stream),
-// hiredis formats commands (redisFormatCommandArgv) and parses replies (redisReader).
+// hiredis formats commands (redisFormatCommandArgv); RedisReplyReader parses replies.
 #include "transport/redis/redis_connection.hpp"
 
 #include <hiredis/hiredis.h>
@@ -19,51 +19,19 @@
 #include <boost/asio/write.hpp>
 
 #include "core/logging.hpp"
+#include "transport/redis/redis_reply_reader.hpp"
 
 namespace herald {
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 using boost::system::error_code;
 
-std::optional<std::int64_t> RedisValue::as_integer() const {
-  if (type == Type::integer) return integer;
-  if (type != Type::string && type != Type::status) return std::nullopt;
-  std::int64_t n = 0;
-  auto [end, ec] = std::from_chars(str.data(), str.data() + str.size(), n);
-  if (ec != std::errc() || end != str.data() + str.size()) return std::nullopt;
-  return n;
-}
-
-namespace {
-
-RedisValue convert(const redisReply* r) {
-  RedisValue v;
-  switch (r->type) {
-    case REDIS_REPLY_STRING: v.type = RedisValue::Type::string; v.str.assign(r->str, r->len); break;
-    case REDIS_REPLY_STATUS: v.type = RedisValue::Type::status; v.str.assign(r->str, r->len); break;
-    case REDIS_REPLY_ERROR: v.type = RedisValue::Type::error; v.str.assign(r->str, r->len); break;
-    case REDIS_REPLY_INTEGER: v.type = RedisValue::Type::integer; v.integer = r->integer; break;
-    case REDIS_REPLY_ARRAY:
-      v.type = RedisValue::Type::array;
-      v.elements.reserve(r->elements);
-      for (std::size_t i = 0; i < r->elements; ++i) v.elements.push_back(convert(r->element[i]));
-      break;
-    default: v.type = RedisValue::Type::nil; break;
-  }
-  return v;
-}
-
-}  // namespace
-
 struct RedisConnection::Impl {
   explicit Impl(asio::io_context& io) : tls_context(asio::ssl::context::tls_client), stream(io, tls_context) {}
-  ~Impl() {
-    if (reader) redisReaderFree(reader);
-  }
   asio::ssl::context tls_context;
   asio::ssl::stream<tcp::socket> stream;
   bool tls = false;
-  redisReader* reader = nullptr;
+  RedisReplyReader reader;
   std::string outgoing;  ///< formatted commands not yet handed to the socket
   std::string writing;   ///< the buffer of the write in flight
   bool write_in_flight = false;
@@ -73,7 +41,6 @@ struct RedisConnection::Impl {
 
 RedisConnection::RedisConnection(asio::io_context& io, const RedisOptions& options)
     : impl_(std::make_unique<Impl>(io)), io_(io), options_(options) {
-  impl_->reader = redisReaderCreate();
   impl_->tls = options.tls;
 }
 
@@ -211,20 +178,18 @@ Task<void> RedisConnection::read_loop() {
       fail(ec);
       break;
     }
-    if (redisReaderFeed(ip.reader, buffer.data(), n) != REDIS_OK) {
+    if (!ip.reader.feed(std::string_view(buffer.data(), n))) {
       fail(make_error_code(Errc::transport_failure));
       break;
     }
     for (;;) {
-      void* raw = nullptr;
-      if (redisReaderGetReply(ip.reader, &raw) != REDIS_OK) {
+      RedisValue value;
+      auto next = ip.reader.next(value);
+      if (next == RedisReplyReader::Next::error) {
         fail(make_error_code(Errc::transport_failure));  // a protocol error: the stream is unusable
         break;
       }
-      if (!raw) break;
-      auto* reply = static_cast<redisReply*>(raw);
-      RedisValue value = convert(reply);
-      freeReplyObject(reply);
+      if (next == RedisReplyReader::Next::incomplete) break;
       if (ip.pending.empty()) {
         fail(make_error_code(Errc::transport_failure));  // a reply nobody asked for
         break;

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets (clang, ASan+UBSan) into build-fuzz/ and runs each one.
+#   scripts/fuzz.sh [SECONDS] [TARGET...]    default: 10 seconds each, every target
+# Each run starts from the committed seed corpus (tests/fuzz/corpus/<target>, read-only) and
+# keeps what it finds in build-fuzz/corpus/<target>; a crash stops the script with the
+# reproducer's path (crash-*, under build-fuzz/artifacts/). FUZZ_RUNS=N runs N executions
+# instead of a time limit. CI calls it with a few seconds per target.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds="${1:-10}"
+shift || true
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || targets=(http_request form topic jwt config redis_reply update_codec)
+
+CXX=clang++-14 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHERALD_FUZZ=ON >/dev/null
+cmake --build build-fuzz -j "$(nproc)" --target $(printf 'fuzz_%s ' "${targets[@]}")
+
+mkdir -p build-fuzz/artifacts
+for t in "${targets[@]}"; do
+  mkdir -p "build-fuzz/corpus/$t"
+  limit=(-max_total_time="$seconds")
+  [ -n "${FUZZ_RUNS:-}" ] && limit=(-runs="$FUZZ_RUNS")
+  echo "fuzz $t: ${FUZZ_RUNS:-$seconds s}"
+  ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    "build-fuzz/fuzz_$t" "${limit[@]}" -max_len=65536 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+    -artifact_prefix="build-fuzz/artifacts/$t-" "build-fuzz/corpus/$t" "tests/fuzz/corpus/$t" 2>&1 |
+    grep -E "^(#[0-9]+ +DONE|stat::number_of_executed_units|stat::peak_rss_mb|==[0-9]+==|SUMMARY|.*ERROR|.*Test unit written)" || true
+  test "${PIPESTATUS[0]}" -eq 0 || { echo "fuzz $t: FAILED (reproducer under build-fuzz/artifacts/)"; exit 1; }
+done
