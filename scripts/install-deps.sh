@@ -16,6 +16,11 @@ if [ "${HERALD_WITH_BROWSER:-0}" = 1 ]; then
   command -v node >/dev/null 2>&1 || packages+=(nodejs npm)
 fi
 
+# Fuzzing: libFuzzer comes with Debian's clang (its runtime is in libclang-rt-14-dev).
+if [ "${HERALD_WITH_FUZZ:-0}" = 1 ]; then
+  packages+=(clang-14 libclang-rt-14-dev)
+fi
+
 # Benchmarks: nchan (nginx module) as the peer, gnuplot for the plot.
 if [ "${HERALD_WITH_BENCH:-0}" = 1 ]; then
   packages+=(nginx-light libnginx-mod-nchan gnuplot-nox)
