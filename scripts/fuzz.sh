@@ -21,9 +21,15 @@ for t in "${targets[@]}"; do
   limit=(-max_total_time="$seconds")
   [ -n "${FUZZ_RUNS:-}" ] && limit=(-runs="$FUZZ_RUNS")
   echo "fuzz $t: ${FUZZ_RUNS:-$seconds s}"
+  log="build-fuzz/fuzz_$t.log"
+  status=0
   ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     "build-fuzz/fuzz_$t" "${limit[@]}" -max_len=65536 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-    -artifact_prefix="build-fuzz/artifacts/$t-" "build-fuzz/corpus/$t" "tests/fuzz/corpus/$t" 2>&1 |
-    grep -E "^(#[0-9]+ +DONE|stat::number_of_executed_units|stat::peak_rss_mb|==[0-9]+==|SUMMARY|.*ERROR|.*Test unit written)" || true
-  test "${PIPESTATUS[0]}" -eq 0 || { echo "fuzz $t: FAILED (reproducer under build-fuzz/artifacts/)"; exit 1; }
+    -artifact_prefix="build-fuzz/artifacts/$t-" "build-fuzz/corpus/$t" "tests/fuzz/corpus/$t" >"$log" 2>&1 || status=$?
+  grep -E "^(stat::number_of_executed_units|stat::peak_rss_mb|cov: )|INITED|DONE" "$log" | tail -3 || true
+  if [ "$status" -ne 0 ]; then
+    grep -E "ERROR|SUMMARY|#[0-9]+ 0x|Test unit written" "$log" | head -30
+    echo "fuzz $t: FAILED (full log: $log; reproducer under build-fuzz/artifacts/)"
+    exit 1
+  fi
 done
