@@ -35,9 +35,57 @@ class LmdbTest : public ::testing::Test {
     return run(t.publish(u)).value();
   }
 
+  Seq publish_event(Transport& t, std::string id) {
+    auto u = std::make_shared<Update>();
+    u->id = std::move(id);
+    u->topics = {"/.well-known/mercure/subscriptions/t/s"};
+    u->data = "{}";
+    u->is_private = true;
+    u->subscription_event = true;
+    return run(t.publish(u)).value();
+  }
+
   fs::path dir_;
   boost::asio::io_context io_;
 };
+
+TEST_F(LmdbTest, SubscriptionEventsAreBoundedApartFromUpdates) {
+  Seq first_event = 0;
+  {
+    auto t = open("?size=5&events_size=3");
+    publish(*t, "a");
+    for (int i = 0; i < 20; ++i) {
+      Seq s = publish_event(*t, "e" + std::to_string(i));
+      if (i == 0) first_event = s;
+    }
+    publish(*t, "b");
+    run(t->close());
+  }
+  auto t = open("?size=5&events_size=3");  // the bound holds across a reopen
+  publish_event(*t, "e20");
+  EXPECT_TRUE(run(t->find("a")).has_value()) << "events crowded an update out";
+  EXPECT_FALSE(run(t->find("e17")).has_value());
+  EXPECT_TRUE(run(t->find("e18")).has_value());
+  EXPECT_EQ(run(t->find("earliest")).value(), 0u) << "no update was trimmed";
+  // A reader positioned on an event that gave way is not told it missed updates.
+  auto page = run(t->read_after(first_event, 100));
+  ASSERT_TRUE(page.has_value());
+  std::vector<std::string> ids;
+  for (const auto& s : page.value()) ids.push_back(s.update->id);
+  EXPECT_EQ(ids, (std::vector<std::string>{"e18", "e19", "b", "e20"}));
+}
+
+TEST_F(LmdbTest, HistoryStaysWithinTheByteBudgetAndPublishesNeverFail) {
+  auto t = open("?map_size=1048576");  // budget: 512 KiB
+  std::string big(20000, 'x');
+  for (int i = 0; i < 200; ++i) publish(*t, "u" + std::to_string(i), big);  // 4 MB
+  EXPECT_TRUE(run(t->find("u199")).has_value());
+  EXPECT_FALSE(run(t->find("u0")).has_value());
+  Seq earliest = run(t->find("earliest")).value();
+  EXPECT_GT(earliest, 150u);  // at most ~25 records of 20 KB in 512 KiB
+  EXPECT_FALSE(run(t->read_after(earliest - 1, 10)).has_value()) << "a trimmed reader must be told";
+  EXPECT_TRUE(t->healthy());
+}
 
 TEST_F(LmdbTest, UpdatesSurviveReopenWithTheirPositions) {
   Seq b;
