@@ -64,6 +64,7 @@ RedisOptions parse_redis_url(const boost::urls::url_view& url) {
     const std::string& v = param.value;
     if (k == "tls") o.tls = parse_flag(k, v) || url.scheme() == "rediss";
     else if (k == "max_len_approx") o.max_len_approx = parse_number(k, v, std::uint64_t(1) << 62);
+    else if (k == "events_size") o.events_size = parse_number(k, v, std::uint64_t(1) << 32);
     else if (k == "db") o.db = static_cast<int>(parse_number(k, v, 65535));
     else if (k == "tls_ca_file") o.tls_ca_file = v;
     else if (k == "tls_insecure") o.tls_verify = !parse_flag(k, v);
@@ -72,7 +73,7 @@ RedisOptions parse_redis_url(const boost::urls::url_view& url) {
       if (!d || *d <= Duration::zero()) bad(k + " must be a positive duration such as 5s");
       (k == "connect_timeout" ? o.connect_timeout : o.presence_ttl) = *d;
     } else {
-      bad("unknown parameter \"" + k + "\" for redis:// (known: tls, max_len_approx, db, tls_ca_file, "
+      bad("unknown parameter \"" + k + "\" for redis:// (known: tls, max_len_approx, events_size, db, tls_ca_file, "
           "tls_insecure, connect_timeout, presence_ttl)");
     }
   }

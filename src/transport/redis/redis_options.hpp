@@ -22,6 +22,7 @@ struct RedisOptions {
   bool tls_verify = true;   ///< tls_insecure=1 turns certificate verification off
   std::string stream = "mercure";  ///< the stream and the prefix of every other key
   std::uint64_t max_len_approx = 0;  ///< 0 keeps every update
+  std::uint64_t events_size = 1000;  ///< subscription events kept in the stream, apart from max_len_approx
   Duration connect_timeout = std::chrono::seconds(5);
   Duration presence_ttl = std::chrono::seconds(15);  ///< a silent node's subscribers expire after this
 };

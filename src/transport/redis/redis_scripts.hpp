@@ -7,12 +7,19 @@
 //   P             the stream; entry id "<seq>-0", field u = the encoded update
 //   P:seq         the last seq assigned (INCR)
 //   P:ids         sorted set: event id -> seq, trimmed together with the stream
+//   P:events      list: the seqs of the subscription events still in the stream, oldest first
+//   P:gone        sorted set: the seqs of subscription events deleted to keep events_size
+//                 (the newest max(10 x events_size, 1000)): a hole in the seqs made of these
+//                 is not a gap; any other hole is (trimmed or lost updates)
 //   P:nodes       sorted set: node id -> its last heartbeat (Redis server time, ms)
 //   P:node:<id>   hash: the node's registry record (info JSON, heartbeat)
 //   P:subs:<id>   hash: subscriber id -> presence record, for the node's subscribers
 namespace herald::redis_scripts {
 
-/// KEYS: stream, seq, ids. ARGV: record, event id, max_len (0 = unbounded). Returns the seq.
+/// KEYS: stream, seq, ids, events, gone. ARGV: record, event id, max_len (0 = unbounded),
+/// "1" for a subscription event, events_size. Returns the seq. Subscription events are kept
+/// apart: max_len counts updates only (the stream may hold the events besides), and beyond
+/// events_size the oldest event is deleted (XDEL), so churn never pushes updates out.
 inline constexpr const char* kPublish = R"lua(
 if redis.call('EXISTS', KEYS[2]) == 0 then
   local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
@@ -20,7 +27,12 @@ if redis.call('EXISTS', KEYS[2]) == 0 then
 end
 local seq = redis.call('INCR', KEYS[2])
 local id = string.format('%d-0', seq)
+local is_event = ARGV[4] == '1'
 local maxlen = tonumber(ARGV[3])
+if maxlen > 0 then
+  maxlen = maxlen + redis.call('LLEN', KEYS[4])
+  if is_event then maxlen = maxlen + 1 end
+end
 local added
 if maxlen > 0 then
   added = redis.pcall('XADD', KEYS[1], 'MAXLEN', '~', maxlen, id, 'u', ARGV[1])
@@ -32,10 +44,28 @@ if type(added) == 'table' and added.err then
   return added
 end
 redis.call('ZADD', KEYS[3], seq, ARGV[2])
+if is_event then
+  redis.call('RPUSH', KEYS[4], seq)
+  local bound = tonumber(ARGV[5])
+  while redis.call('LLEN', KEYS[4]) > bound do
+    local old = redis.call('LPOP', KEYS[4])
+    redis.call('XDEL', KEYS[1], old .. '-0')
+    redis.call('ZREMRANGEBYSCORE', KEYS[3], old, old)
+    redis.call('ZADD', KEYS[5], old, old)
+  end
+  redis.call('ZREMRANGEBYRANK', KEYS[5], 0, -(math.max(10 * bound, 1000) + 1))
+end
 if maxlen > 0 then
   local first = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)
   if #first > 0 then
-    redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', '(' .. string.match(first[1][1], '^(%d+)'))
+    local first_seq = tonumber(string.match(first[1][1], '^(%d+)'))
+    redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', '(' .. first_seq)
+    while true do
+      local e = redis.call('LINDEX', KEYS[4], 0)
+      if not e or tonumber(e) >= first_seq then break end
+      redis.call('LPOP', KEYS[4])
+    end
+    redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', '(' .. first_seq)
   end
 end
 return seq

@@ -2,10 +2,12 @@
 //
 // Publishing runs one Lua script (redis_scripts.hpp) that takes the next seq (INCR), appends
 // the update to the stream under the entry id "<seq>-0", indexes its event id, and trims the
-// index with the stream: one atomic step, so seqs are dense and one order holds everywhere.
+// index with the stream: one atomic step, so one order holds everywhere. Subscription events
+// are bounded apart (events_size), so presence churn never pushes updates out.
 // Every node reads the stream from the last seq it delivered (XREAD BLOCK on a connection of
 // its own) and hands entries to the hub in seq order. After a disconnect it reconnects with
-// backoff and resumes from that seq; since seqs are dense, a hole means entries were trimmed
+// backoff and resumes from that seq; since seqs are dense (but for subscription events that
+// gave way to newer ones, recorded in P:gone), any other hole means entries were trimmed
 // before this node read them, and the hub disconnects its subscribers rather than skip.
 //
 // Presence: each node keeps its subscribers in a hash of its own and heartbeats into a
@@ -113,8 +115,9 @@ class RedisTransport final : public Transport {
   /// have been applied, and is reported as failed rather than risk a duplicate.
   Task<Result<Seq>> publish(UpdatePtr update) override {
     std::string id = update->id;
-    Args args{options_.stream, prefix_ + "seq", prefix_ + "ids", encode_stored_update(*update, now_ms()),
-              std::move(id), std::to_string(options_.max_len_approx)};
+    Args args{options_.stream, prefix_ + "seq", prefix_ + "ids", prefix_ + "events", prefix_ + "gone",
+              encode_stored_update(*update, now_ms()), std::move(id), std::to_string(options_.max_len_approx),
+              update->subscription_event ? "1" : "0", std::to_string(options_.events_size)};
     auto deadline = Clock::now() + options_.connect_timeout;
     Result<RedisValue> reply = make_error_code(Errc::transport_failure);
     for (;;) {
@@ -122,7 +125,7 @@ class RedisTransport final : public Transport {
       // whose failure this node has not noticed yet (the outcome would be unknown).
       if (command_up_ && (!listening_ || bus_up_)) {
         Args attempt = args;
-        reply = co_await eval(publish_, 3, std::move(attempt));
+        reply = co_await eval(publish_, 5, std::move(attempt));
         if (reply || reply.error() != boost::asio::error::not_connected) break;
       }
       if (closing_ || Clock::now() >= deadline) co_return make_error_code(Errc::transport_failure);
@@ -157,6 +160,14 @@ class RedisTransport final : public Transport {
     co_return Seq(*seq);
   }
 
+  /// True when every seq strictly between `after` and `next` is a subscription event that
+  /// gave way to newer ones (P:gone): such a hole is not a gap. False on any doubt.
+  Task<bool> hole_is_events(Seq after, Seq next) {
+    Args args{"ZCOUNT", prefix_ + "gone", "(" + std::to_string(after), "(" + std::to_string(next)};
+    auto reply = co_await call(std::move(args));
+    co_return reply && reply->as_integer() && Seq(*reply->as_integer()) == next - after - 1;
+  }
+
   Task<Result<std::vector<Stored>>> read_after(Seq after, std::size_t limit) override {
     Args args{"XRANGE", options_.stream, std::to_string(after + 1) + "-0", "+", "COUNT", std::to_string(limit)};
     auto reply = co_await call(std::move(args));
@@ -165,8 +176,10 @@ class RedisTransport final : public Transport {
     for (const auto& entry : reply->elements) {
       auto stored = decode_entry(entry);
       if (!stored) continue;
-      // Seqs are dense: a first entry past after + 1 means what followed `after` was trimmed.
-      if (out.empty() && after > 0 && stored->seq != after + 1) co_return make_error_code(Errc::not_found);
+      // Seqs are dense but for events that gave way: any other hole right after `after`
+      // means what followed it was trimmed.
+      if (out.empty() && after > 0 && stored->seq != after + 1 && !co_await hole_is_events(after, stored->seq))
+        co_return make_error_code(Errc::not_found);
       out.push_back(std::move(*stored));
     }
     co_return out;
@@ -471,7 +484,7 @@ class RedisTransport final : public Transport {
       for (const auto& entry : stream_reply.elements[1].elements) {
         Seq seq = entry.elements.empty() ? 0 : seq_of_entry_id(entry.elements[0].str);
         if (seq <= *position) continue;
-        if (*position > 0 && seq != *position + 1) {
+        if (*position > 0 && seq != *position + 1 && !co_await hole_is_events(*position, seq)) {
           logger("redis")->error("redis_gap after={} next={} note=\"updates were trimmed before this node read them\"",
                                  *position, seq);
           if (auto* l = listener_.load()) l->on_gap();
