@@ -364,3 +364,31 @@ class HubTestCase(unittest.TestCase):
 
 def temp_dir():
     return tempfile.mkdtemp(prefix="herald-test-")
+
+
+def raw_request(port, payload, timeout=5):
+    """Sends raw bytes; returns everything the hub sent until it closed (or the deadline)."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    try:
+        s.sendall(payload)
+        data = b""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            s.settimeout(max(0.01, deadline - time.monotonic()))
+            try:
+                chunk = s.recv(65536)
+            except socket.timeout:
+                break
+            except ConnectionResetError:
+                break
+            if not chunk:
+                return data, True
+            data += chunk
+        return data, False
+    finally:
+        s.close()
+
+
+def status_of(data):
+    line = data.split(b"\r\n", 1)[0].decode(errors="replace")
+    return int(line.split()[1]) if line.startswith("HTTP/") else None

@@ -14,9 +14,8 @@ import threading
 import time
 import unittest
 
-from harness import (HUB_PATH, PUBLISHER, SECRET, SUBSCRIBER_ALL, Hub, HubTestCase, b64url, hs_token,
-                     mercure_token, temp_dir)
-from test_bad_input import raw_request, status_of
+from harness import (HUB_PATH, PUBLISHER, Hub, HubTestCase, b64url, hs_token, mercure_token, raw_request,
+                     status_of, temp_dir)
 
 
 def unsigned(header, claims, signature=""):
