@@ -8,6 +8,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/beast/http/parser.hpp>
 
+#include "core/logging.hpp"
 #include "http/http_common.hpp"
 #include "transport/transport.hpp"
 
@@ -20,6 +21,7 @@ struct World {
   std::unique_ptr<Hub> hub;
   std::unique_ptr<Authenticator> auth;
   World() {
+    setup_logging(LogFormat::text, "off");  // a log line per request would be most of the cost
     config.publisher = {"!ChangeThisMercureHubJWTSecretKey!", "HS256", ""};
     config.subscriber = config.publisher;
     config.allow_anonymous = true;
