@@ -259,6 +259,8 @@ void validate(Config& c) {
                         "_jwks_url: expected a file://, https:// or http:// URL");
 }
 
+void load_yaml_options(const YAML::Node& root, const std::string& path, std::map<std::string, Raw>& out);
+
 void load_yaml(const std::string& path, std::map<std::string, Raw>& out) {
   YAML::Node root;
   try {
@@ -270,7 +272,18 @@ void load_yaml(const std::string& path, std::map<std::string, Raw>& out) {
   }
   if (root.IsNull()) return;
   if (!root.IsMap()) throw ConfigError("invalid config: " + path + " must be a mapping of option: value");
+  try {
+    load_yaml_options(root, path, out);
+  } catch (const YAML::Exception& e) {
+    // A value yaml-cpp cannot convert (the fuzzer found a mapping used as a key): still a
+    // configuration error, one line, exit 2.
+    throw ConfigError("invalid config: " + path + ": " + e.msg + " at line " + std::to_string(e.mark.line + 1));
+  }
+}
+
+void load_yaml_options(const YAML::Node& root, const std::string& path, std::map<std::string, Raw>& out) {
   for (const auto& kv : root) {
+    if (!kv.first.IsScalar()) throw ConfigError("invalid config: " + path + ": option names must be strings");
     auto name = kv.first.as<std::string>();
     std::string origin = path;
     check_refused(name, origin);

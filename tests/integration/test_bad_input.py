@@ -239,6 +239,17 @@ class ConfigRefusals(unittest.TestCase):
             self.assertOneLine(r, "addr" if "--addr" == args[0] and args[1] == ":99999" else "map_size")
             self.assertEqual(os.listdir(cwd), [], f"{args} left {os.listdir(cwd)}")
 
+    def test_yaml_that_yaml_cpp_cannot_convert_is_a_config_error(self):
+        # Found by the config fuzzer: a mapping used as an option name escaped as a yaml-cpp
+        # exception (exit 1, not the one-line error with exit 2).
+        for text in ["{}: 1\n", "[a]: b\n", "? {x: 1}\n: 2\n"]:
+            cwd = temp_dir()
+            path = os.path.join(cwd, "mercure.yaml")
+            with open(path, "w") as f:
+                f.write(text)
+            self.assertOneLine(run_herald(["--jwt-key", SECRET, "--addr", "127.0.0.1:0", "--config", path], cwd=cwd),
+                               "invalid config")
+
     def test_a_redis_port_that_is_not_a_number_is_named_so(self):
         r = run_herald(["--jwt-key", SECRET, "--addr", "127.0.0.1:0", "--transport-url", "redis://host:notaport/s"])
         self.assertOneLine(r, "transport_url", "not a number")
