@@ -24,4 +24,14 @@ const boost::system::error_category& herald_category() noexcept {
   static const Category category;
   return category;
 }
+std::string describe_exception(std::exception_ptr e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& ex) {
+    return ex.what();
+  } catch (...) {
+    return "unknown";
+  }
+}
+
 }  // namespace herald

@@ -1,6 +1,9 @@
 #pragma once
 // Herald's error codes. Nothing on the data path throws across an interface:
 // functions return Result<T> (boost::system::result) carrying one of these.
+#include <exception>
+#include <string>
+
 #include <boost/system/error_code.hpp>
 #include <boost/system/result.hpp>
 
@@ -24,6 +27,9 @@ inline boost::system::error_code make_error_code(Errc e) noexcept {
 
 template <class T>
 using Result = boost::system::result<T>;
+
+/// what() of an exception caught as an exception_ptr ("unknown" when it is not a std::exception).
+std::string describe_exception(std::exception_ptr e);
 
 }  // namespace herald
 

@@ -60,10 +60,18 @@ Response make_preflight(const Request& req, const Config& config);
 /// closes the connection; nullopt when the framing is sound.
 std::optional<Response> check_framing(const http::request_header<>& header, const Config& config);
 
-/// Answers a complete request that does not open a stream: splits the target, routes it
-/// (publish, subscriptions API, health, CORS preflight, 404/405). Runs on the shard of
-/// `ctx`; never throws for bad input (a 4xx); the socket is not involved (fuzzed as is).
-Task<Response> respond(Context ctx, const Request& req);
+/// A request target split once: the path, and the decoded query (nullopt when the query is
+/// malformed or the path does not start with '/': the request is a 400).
+struct Target {
+  std::string_view path;  ///< points into the request's target
+  std::optional<Params> query;
+};
+Target split_target(const Request& req);
+
+/// Answers a complete request that does not open a stream: 400 for a bad target, else the
+/// routes (publish, subscriptions API, health, CORS preflight, 404/405). Runs on the shard
+/// of `ctx`; never throws for bad input (a 4xx); the socket is not involved (fuzzed as is).
+Task<Response> respond(Context ctx, const Request& req, const Target& target);
 
 /// POST /.well-known/mercure
 Task<Response> handle_publish(Context ctx, const Request& req, const Params& query);

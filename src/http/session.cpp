@@ -56,12 +56,10 @@ Response error_for(const Request& req, const Config& config, http::status status
   return res;
 }
 
-/// RFC 9112 §6.3: a request whose Transfer-Encoding is anything but exactly "chunked" has
-/// a body of unknown length; read as bodiless, its body would be taken for the next request
-/// (request smuggling). Refused with 501 as Go's server does (400 when it also carries a
-/// Content-Length), and the connection closes.
 }  // namespace
 
+// RFC 9112 §6.3: a Transfer-Encoding other than exactly "chunked" leaves the body's length
+// unknown; read as bodiless, its body would be taken for the next request (smuggling).
 std::optional<Response> check_framing(const http::request_header<>& header, const Config& config) {
   auto te = header.equal_range(http::field::transfer_encoding);
   if (te.first == te.second) return std::nullopt;
@@ -79,14 +77,18 @@ std::optional<Response> check_framing(const http::request_header<>& header, cons
   return std::nullopt;
 }
 
-Task<Response> respond(Context ctx, const Request& req) {
+Target split_target(const Request& req) {
   std::string_view target(req.target().data(), req.target().size());
   auto qpos = target.find('?');
   std::string_view path = target.substr(0, qpos);
   auto query = parse_query(qpos == std::string_view::npos ? std::string_view{} : target.substr(qpos + 1));
-  if (!query || path.empty() || path.front() != '/')
-    co_return error_for(req, ctx.config, http::status::bad_request, "Bad Request\n");
-  co_return co_await route(ctx, req, path, *query);
+  if (!query || path.empty() || path.front() != '/') return {path, std::nullopt};
+  return {path, std::move(query)};
+}
+
+Task<Response> respond(Context ctx, const Request& req, const Target& target) {
+  if (!target.query) co_return error_for(req, ctx.config, http::status::bad_request, "Bad Request\n");
+  co_return co_await route(ctx, req, target.path, *target.query);
 }
 
 namespace {
@@ -110,14 +112,7 @@ Task<boost::system::error_code> read_header(beast::tcp_stream& stream, beast::fl
 /// silently dropped connection), and the connection closes.
 Response internal_error(const Request& req, const Config& config, std::exception_ptr e) {
   static const auto log = logger("http");
-  std::string what = "unknown";
-  try {
-    std::rethrow_exception(e);
-  } catch (const std::exception& ex) {
-    what = ex.what();
-  } catch (...) {
-  }
-  log->error("request_failed error=\"{}\" method={}", what, std::string(req.method_string()));
+  log->error("request_failed error=\"{}\" method={}", describe_exception(e), std::string(req.method_string()));
   return error_for(req, config, http::status::internal_server_error, "Internal Server Error\n");
 }
 }  // namespace
@@ -194,26 +189,22 @@ Task<void> run_session(Context ctx, tcp::socket socket) {
     }
 
     Request req = parser.release();
-    std::string_view target(req.target().data(), req.target().size());
-    auto qpos = target.find('?');
-    std::string_view path = target.substr(0, qpos);
-    auto query = parse_query(qpos == std::string_view::npos ? std::string_view{} : target.substr(qpos + 1));
+    Target target = split_target(req);
     Response res;
     std::exception_ptr failure;
     try {
-      if (!query || path.empty() || path.front() != '/') {
-        res = error_for(req, config, http::status::bad_request, "Bad Request\n");
-      } else if (path == kHubPath && (req.method() == http::verb::get || req.method() == http::verb::head) &&
-                 (ctx.auth.enabled(Role::subscriber) || config.allow_anonymous)) {
+      if (target.query && target.path == kHubPath &&
+          (req.method() == http::verb::get || req.method() == http::verb::head) &&
+          (ctx.auth.enabled(Role::subscriber) || config.allow_anonymous)) {
         // Streams live long: give back the read buffer first. The handler moves the socket
         // out of the stream once the SSE response starts.
         buffer.clear();
         buffer.shrink_to_fit();
-        auto maybe = co_await handle_subscribe(ctx, stream.socket(), req, std::move(*query), remote);
+        auto maybe = co_await handle_subscribe(ctx, stream.socket(), req, std::move(*target.query), remote);
         if (!maybe) co_return;  // the stream ran; the socket is closed
         res = std::move(*maybe);
       } else {
-        res = co_await respond(ctx, req);
+        res = co_await respond(ctx, req, target);
       }
     } catch (...) {
       failure = std::current_exception();

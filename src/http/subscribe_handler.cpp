@@ -190,16 +190,6 @@ Task<void> finish_stream(Context ctx, std::shared_ptr<Stream> stream, std::share
 Task<void> write_step(Context ctx, std::shared_ptr<Stream> stream, std::shared_ptr<Subscriber> sub,
                       std::optional<Clock::time_point> end);
 
-std::string describe(std::exception_ptr e) {
-  try {
-    std::rethrow_exception(e);
-  } catch (const std::exception& ex) {
-    return ex.what();
-  } catch (...) {
-    return "unknown";
-  }
-}
-
 /// Runs a busy period of the writer. An exception it did not expect ends the stream with a
 /// log line and the same cleanup as a normal end (never a silent ghost subscriber).
 void spawn_writer(Context ctx, std::shared_ptr<Stream> stream, std::shared_ptr<Subscriber> sub,
@@ -207,7 +197,7 @@ void spawn_writer(Context ctx, std::shared_ptr<Stream> stream, std::shared_ptr<S
   auto executor = stream->socket.get_executor();
   asio::co_spawn(executor, write_step(ctx, stream, sub, end), [ctx, stream, sub](std::exception_ptr e) {
     if (!e) return;
-    logger("subscribe")->error("stream_failed subscriber={} error=\"{}\"", sub->id, describe(e));
+    logger("subscribe")->error("stream_failed subscriber={} error=\"{}\"", sub->id, describe_exception(e));
     auto executor = stream->socket.get_executor();
     asio::co_spawn(executor, finish_stream(ctx, stream, sub, false), [](std::exception_ptr) {});
   });
@@ -362,7 +352,7 @@ Task<std::optional<Response>> handle_subscribe(Context ctx, tcp::socket& socket,
   }
   if (failure) {
     // Unexpected: answer 500 when the headers are not out yet, log, and undo what was done.
-    log->error("subscribe_failed subscriber={} error=\"{}\"", sub->id, describe(failure));
+    log->error("subscribe_failed subscriber={} error=\"{}\"", sub->id, describe_exception(failure));
     if (progress.registered) ctx.shard.unsubscribe(sub);
     if (!progress.headers_sent) {
       auto res = make_response(req, config, http::status::internal_server_error, "Internal Server Error\n");

@@ -39,7 +39,8 @@ void answer(World& w, const Request& req) {
   Shard& shard = w.hub->shard(0);
   Context ctx{*w.hub, shard, *w.auth, w.config};
   bool done = false;
-  boost::asio::co_spawn(shard.context(), respond(ctx, req), [&](std::exception_ptr e, Response res) {
+  Target target = split_target(req);
+  boost::asio::co_spawn(shard.context(), respond(ctx, req, target), [&](std::exception_ptr e, Response res) {
     if (e) std::abort();  // the router must answer, never throw
     if (res.result_int() < 200 || res.result_int() > 599) std::abort();
     done = true;
