@@ -156,7 +156,7 @@ int run_hub(Config config) {
         ::gethostname(name, sizeof name - 1);
         host = name;
       }
-      hub.transport().describe_node(host + ":" + std::to_string(port));
+      hub.backend().describe_node(host + ":" + std::to_string(port));
     }
     if (config.dev) print_dev_tokens(config, port);
     JwksRefresher refresher(auth, config);

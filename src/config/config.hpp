@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "core/config_error.hpp"
 #include "core/duration.hpp"
 
 namespace herald {
@@ -29,6 +30,7 @@ struct Config {
   std::vector<std::string> cors_allowed_origins;
   std::vector<std::string> publish_allowed_origins;
   std::string transport_url = "lmdb://herald-data";  ///< durable by default, in ./herald-data
+  std::string id_index_path;  ///< the hub's id index, for logs without one (empty: temporary)
   Duration heartbeat_interval = std::chrono::seconds(40);
   Duration read_timeout = std::chrono::seconds(5);
   Duration write_timeout = std::chrono::seconds(600);
@@ -48,29 +50,6 @@ struct Config {
   bool dev = false;          ///< development mode: generated key, anonymous, printed tokens
 };
 
-/// Thrown for any configuration error: what() is one line naming the option.
-/// A configuration error: one line (control characters of quoted values are escaped, so
-/// a value holding a newline cannot break the "one line, exit 2" contract or forge log lines).
-class ConfigError : public std::runtime_error {
- public:
-  explicit ConfigError(const std::string& what) : std::runtime_error(one_line(what)) {}
 
- private:
-  static std::string one_line(const std::string& s) {
-    static constexpr char kHex[] = "0123456789abcdef";
-    std::string out;
-    out.reserve(s.size());
-    for (unsigned char c : s) {
-      if (c >= 0x20 && c != 0x7f) {
-        out.push_back(static_cast<char>(c));
-      } else {
-        out += "\\x";
-        out.push_back(kHex[c >> 4]);
-        out.push_back(kHex[c & 15]);
-      }
-    }
-    return out;
-  }
-};
 
 }  // namespace herald

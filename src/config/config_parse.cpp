@@ -43,6 +43,7 @@ const Spec kOptions[] = {
   {"cors_allowed_origins", Kind::list, "origins allowed by CORS (* for any)", ""},
   {"publish_allowed_origins", Kind::list, "origins allowed to publish with the cookie (* and https://*.example.com allowed)", ""},
   {"transport_url", Kind::string, "transport: lmdb://DIR[?size=N&max_age=D&map_size=B&sync=full|none] (durable) or local://[?size=N] (in-memory); bolt://PATH is an alias of lmdb", "lmdb://herald-data"},
+  {"id_index_path", Kind::string, "directory of this node's id index, kept for transports that cannot resolve event ids themselves (empty: a temporary one, rebuilt from the log at each start)", ""},
   {"heartbeat_interval", Kind::duration, "interval between SSE heartbeat comments (0s disables)", "40s"},
   {"read_timeout", Kind::duration, "deadline for reading a request (0s disables)", "5s"},
   {"write_timeout", Kind::duration, "maximum lifetime of a subscription connection (0s disables)", "600s"},
@@ -176,6 +177,7 @@ void apply_option(Config& c, const std::string& name, const Raw& raw, std::vecto
   else if (target == "cors_allowed_origins") c.cors_allowed_origins = list;
   else if (target == "publish_allowed_origins") c.publish_allowed_origins = list;
   else if (target == "transport_url") c.transport_url = trim(raw.text);
+  else if (target == "id_index_path") c.id_index_path = trim(raw.text);
   else if (target == "heartbeat_interval") c.heartbeat_interval = parse_dur(target, raw);
   else if (target == "read_timeout") c.read_timeout = parse_dur(target, raw);
   else if (target == "write_timeout") c.write_timeout = parse_dur(target, raw);

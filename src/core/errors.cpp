@@ -14,6 +14,7 @@ class Category final : public boost::system::error_category {
       case Errc::not_found: return "not found";
       case Errc::transport_failure: return "transport failure";
       case Errc::closed: return "closed";
+      case Errc::not_supported: return "not supported";
     }
     return "unknown error";
   }

@@ -17,6 +17,7 @@ enum class Errc {
   not_found,           ///< unknown id or resource
   transport_failure,   ///< the storage/bus failed
   closed,              ///< the object was closed
+  not_supported,       ///< the engine does not provide this part (the hub supplies it)
 };
 
 const boost::system::error_category& herald_category() noexcept;

@@ -44,6 +44,11 @@ std::vector<std::string_view> header_values(const Request& req, http::field name
 /// The token sources of a request (Authorization header, authorization param, cookies).
 TokenSources token_sources(const Request& req, const Params& query);
 
+/// The client's address for logs: `peer`, or with use_forwarded_headers the first hop of the
+/// Forwarded header's for= (RFC 7239), else of X-Forwarded-For. A malformed value (control
+/// characters, over 100 bytes, empty) is ignored: `peer` is used.
+std::string client_address(const Request& req, const std::string& peer, bool use_forwarded_headers);
+
 /// Adds the security headers (every response) and the CORS headers (when configured and
 /// the Origin is allowed) to `fields`.
 void add_common_headers(http::fields& fields, const Request& req, const Config& config);

@@ -1,11 +1,11 @@
-// POST /.well-known/mercure: authenticate, validate the form, build the update, publish
-// it through the transport, answer with its id. Status codes follow the reference hub.
+// POST /.well-known/mercure: authenticate, validate the form, authorize (hub/authorization),
+// build the update, publish it through the hub, answer with its id. Status codes follow the reference hub.
 #include <charconv>
 
 #include "core/logging.hpp"
 #include "core/uuid.hpp"
 #include "http/http_common.hpp"
-#include "transport/transport.hpp"
+#include "hub/authorization.hpp"
 
 namespace herald::http_detail {
 namespace {
@@ -65,17 +65,10 @@ Task<Response> handle_publish(Context ctx, const Request& req, const Params& que
   update->is_private = !values(*form, "private").empty();
 
   // Every topic must be allowed by mercure.publish (compat 7: only private updates are checked).
-  bool check = !(ctx.config.protocol_version_compatibility == 7 && !update->is_private);
-  if (check) {
-    for (const auto& t : topics) {
-      bool allowed = false;
-      for (const auto& s : *claims.publish)
-        if (ctx.shard.matcher().match(s, t)) { allowed = true; break; }
-      if (!allowed) {
-        log->info("publish_unauthorized reason=\"topic not allowed by mercure.publish\"");
-        co_return make_response(req, ctx.config, http::status::unauthorized, "Unauthorized\n");
-      }
-    }
+  if (!may_publish(ctx.shard.matcher(), *claims.publish, topics, update->is_private,
+                   ctx.config.protocol_version_compatibility)) {
+    log->info("publish_unauthorized reason=\"topic not allowed by mercure.publish\"");
+    co_return make_response(req, ctx.config, http::status::unauthorized, "Unauthorized\n");
   }
   update->id = first("id");
   update->type = first("type");
@@ -86,7 +79,7 @@ Task<Response> handle_publish(Context ctx, const Request& req, const Params& que
   update->topics = std::move(topics);
 
   std::string id = update->id;
-  auto published = co_await ctx.hub.transport().publish(std::move(update));
+  auto published = co_await ctx.hub.publish(std::move(update));
   if (!published) {
     log->error("publish_failed error=\"{}\"", published.error().message());
     co_return make_response(req, ctx.config, http::status::internal_server_error, "Internal Server Error\n");

@@ -85,4 +85,34 @@ TokenSources token_sources(const Request& req, const Params& query) {
   return s;
 }
 
+std::string client_address(const Request& req, const std::string& peer, bool use_forwarded_headers) {
+  if (!use_forwarded_headers) return peer;
+  auto clean = [](std::string_view v) -> std::string {
+    while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+    while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+    if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);
+    if (v.empty() || v.size() > 100) return {};
+    for (unsigned char c : v)
+      if (c < 0x21 || c == 0x7f) return {};
+    return std::string(v);
+  };
+  if (auto forwarded = header_values(req, http::field::forwarded); !forwarded.empty()) {
+    std::string_view first = forwarded.front().substr(0, forwarded.front().find(','));
+    while (!first.empty()) {
+      auto semi = first.find(';');
+      std::string_view pair = first.substr(0, semi);
+      while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
+      if (pair.size() > 4 && (pair.substr(0, 4) == "for=" || pair.substr(0, 4) == "For=" || pair.substr(0, 4) == "FOR="))
+        if (auto v = clean(pair.substr(4)); !v.empty()) return v;
+      if (semi == std::string_view::npos) break;
+      first.remove_prefix(semi + 1);
+    }
+  }
+  if (auto xff = req.find("X-Forwarded-For"); xff != req.end()) {
+    std::string_view value(xff->value().data(), xff->value().size());
+    if (auto v = clean(value.substr(0, value.find(','))); !v.empty()) return v;
+  }
+  return peer;
+}
+
 }  // namespace herald::http_detail

@@ -41,7 +41,7 @@ Task<Response> route(Context ctx, const Request& req, std::string_view path, con
     co_return co_await handle_subscriptions(ctx, req, path, query);
   if (path == "/healthz") {
     if (req.method() == http::verb::get || req.method() == http::verb::head) {
-      if (!ctx.hub.transport().healthy())
+      if (!ctx.hub.backend().healthy())
         co_return plain(req, config, http::status::service_unavailable, "transport unavailable\n");
       co_return plain(req, config, http::status::ok, req.method() == http::verb::head ? "" : "ok\n");
     }
@@ -200,7 +200,8 @@ Task<void> run_session(Context ctx, tcp::socket socket) {
         // out of the stream once the SSE response starts.
         buffer.clear();
         buffer.shrink_to_fit();
-        auto maybe = co_await handle_subscribe(ctx, stream.socket(), req, std::move(*target.query), remote);
+        auto maybe = co_await handle_subscribe(ctx, stream.socket(), req, std::move(*target.query),
+                                                 client_address(req, remote, config.use_forwarded_headers));
         if (!maybe) co_return;  // the stream ran; the socket is closed
         res = std::move(*maybe);
       } else {

@@ -176,7 +176,7 @@ Task<void> finish_stream(Context ctx, std::shared_ptr<Stream> stream, std::share
   ctx.shard.unsubscribe(sub);
   if (ctx.config.subscriptions) {
     SubscriberInfo info = subscriber_info(*sub);
-    co_await announce_subscriptions(ctx.hub.transport(), std::move(info), false);
+    co_await announce_subscriptions(ctx.hub.backend(), std::move(info), false);
   }
   boost::system::error_code ec;
   stream->socket.shutdown(tcp::socket::shutdown_both, ec);
@@ -293,6 +293,7 @@ struct OpenProgress {
   bool announced = false;     ///< the connect went to presence: finish_stream withdraws it
   bool registered = false;    ///< the subscriber is in the shard's index
   bool headers_sent = false;  ///< the response started: no 500 can follow
+  bool unavailable = false;   ///< the backend could not resolve the cursor: 503, the client retries
 };
 
 Task<void> open_stream(Context ctx, std::shared_ptr<Stream> stream, std::shared_ptr<Subscriber> sub,
@@ -350,12 +351,15 @@ Task<std::optional<Response>> handle_subscribe(Context ctx, tcp::socket& socket,
   } catch (...) {
     failure = std::current_exception();
   }
-  if (failure) {
-    // Unexpected: answer 500 when the headers are not out yet, log, and undo what was done.
-    log->error("subscribe_failed subscriber={} error=\"{}\"", sub->id, describe_exception(failure));
+  if (failure || progress.unavailable) {
+    // Unexpected (500), or the backend failed (503): answer when the headers are not out
+    // yet, log, and undo what was done.
+    if (failure) log->error("subscribe_failed subscriber={} error=\"{}\"", sub->id, describe_exception(failure));
+    else log->warn("subscribe_unavailable subscriber={} reason=\"the transport could not resolve the cursor\"", sub->id);
     if (progress.registered) ctx.shard.unsubscribe(sub);
     if (!progress.headers_sent) {
-      auto res = make_response(req, config, http::status::internal_server_error, "Internal Server Error\n");
+      auto res = failure ? make_response(req, config, http::status::internal_server_error, "Internal Server Error\n")
+                         : make_response(req, config, http::status::service_unavailable, "transport unavailable\n");
       res.keep_alive(false);
       if (config.dispatch_timeout > Duration::zero()) {
         stream->deadline.expires_after(config.dispatch_timeout);
@@ -391,14 +395,19 @@ Task<void> open_stream(Context ctx, std::shared_ptr<Stream> stream, std::shared_
   if (config.subscriptions) {
     SubscriberInfo info = subscriber_info(*sub);
     progress.announced = true;
-    Seq own_event = co_await announce_subscriptions(ctx.hub.transport(), std::move(info), true);
+    Seq own_event = co_await announce_subscriptions(ctx.hub.backend(), std::move(info), true);
     // Without a cursor the subscription starts after its own connect event. With one, the
     // replay starts at the cursor: what was published since must not be skipped (the own
     // event is replayed only to a subscriber of the subscription topics, as in the reference).
     if (!cursor) sub->last_seq = own_event;
   }
   progress.registered = true;
-  auto outcome = co_await ctx.shard.subscribe(sub, cursor);
+  auto subscribed = co_await ctx.shard.subscribe(sub, cursor);
+  if (!subscribed) {
+    progress.unavailable = true;
+    co_return;
+  }
+  const ReplayOutcome& outcome = *subscribed;
   log->debug("subscribed subscriber={} topics={} remote={}", sub->id, sub->topics.size(), sub->remote_addr);
 
   std::optional<std::string> reply_cursor;

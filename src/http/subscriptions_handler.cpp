@@ -3,7 +3,8 @@
 // selector containing '/' arrives as %2F and routing works on the encoded path.
 #include "http/http_common.hpp"
 #include "hub/subscription_document.hpp"
-#include "transport/transport.hpp"
+#include "hub/authorization.hpp"
+#include "hub/backend.hpp"
 
 namespace herald::http_detail {
 
@@ -30,12 +31,12 @@ Task<Response> handle_subscriptions(Context ctx, const Request& req, std::string
   if (ctx.auth.enabled(Role::subscriber)) {
     auto auth = ctx.auth.authenticate(Role::subscriber, token_sources(req, query), false, {}, {}, nullptr);
     if (!auth || !*auth || !(*auth)->subscribe ||
-        !ctx.shard.matcher().match_any(*(*auth)->subscribe, std::vector<std::string>{request_uri}))
+        !may_read_subscriptions(ctx.shard.matcher(), *(*auth)->subscribe, request_uri))
       co_return make_response(req, config, http::status::unauthorized, "Unauthorized\n");
   }
 
-  auto last = co_await ctx.hub.transport().last_event_id();
-  auto presence = co_await ctx.hub.transport().presence();
+  auto last = co_await ctx.hub.backend().last_event_id();
+  auto presence = co_await ctx.hub.backend().presence();
   if (!last || !presence)
     co_return make_response(req, config, http::status::internal_server_error, "Internal Server Error\n");
   if (auto inm = req.find(http::field::if_none_match); inm != req.end() && inm->value() == *last) {

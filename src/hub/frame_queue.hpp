@@ -5,7 +5,7 @@
 #include <cstddef>
 #include <vector>
 
-#include "hub/update.hpp"
+#include "model/update.hpp"
 
 namespace herald {
 

@@ -10,19 +10,36 @@
 
 namespace herald {
 namespace asio = boost::asio;
+namespace {
+/// Records waiting in the shards' inboxes before the log's consumer is paused, per shard
+/// (and where it resumes): a bus catching up after an outage cannot fill memory.
+constexpr std::size_t kInboxHigh = 8192, kInboxLow = 2048;
 
-Hub::Hub(const Config& config, std::unique_ptr<Transport> transport)
-    : config_(config), transport_(std::move(transport)) {
-  unsigned n = config.shards ? config.shards : std::max(1u, std::thread::hardware_concurrency());
-  for (unsigned i = 0; i < n; ++i) shards_.push_back(std::make_unique<Shard>(i, config_, *transport_));
+unsigned shards_for(const Config& config) {
+  return config.shards ? config.shards : std::max(1u, std::thread::hardware_concurrency());
+}
+}  // namespace
+
+Hub::Hub(const Config& config, Transport transport)
+    : config_(config), gate_(kInboxHigh * shards_for(config), kInboxLow * shards_for(config)) {
+  unsigned n = shards_for(config);
+  for (unsigned i = 0; i < n; ++i) shards_.push_back(std::make_unique<Shard>(i, config_, gate_));
+  BackendOptions options;
+  options.index_path = config.id_index_path;
+  backend_ = std::make_unique<Backend>(std::move(transport), options, shards_[0]->context().get_executor());
+  for (auto& s : shards_) s->attach(*backend_);
 }
 
 Hub::~Hub() { stop(); }
 
+Task<Result<Seq>> Hub::publish(UpdatePtr update) { return backend_->publish(std::move(update)); }
+
 void Hub::start() {
   for (auto& s : shards_) {
     guards_.emplace_back(s->context().get_executor());
-    threads_.emplace_back([shard = s.get()] {
+    std::promise<void> ended;
+    ended_.push_back(ended.get_future());
+    threads_.emplace_back([shard = s.get(), ended = std::move(ended)]() mutable {
       for (;;) {
         try {
           shard->context().run();
@@ -31,36 +48,36 @@ void Hub::start() {
           logger("hub")->error("shard_exception shard={} what={}", shard->index(), e.what());
         }
       }
+      ended.set_value();
     });
   }
-  auto r = asio::co_spawn(shards_[0]->context(), transport_->listen(*this), asio::use_future).get();
+  auto r = asio::co_spawn(shards_[0]->context(), backend_->listen(*this, gate_), asio::use_future).get();
   if (!r) throw std::runtime_error("transport listen failed: " + r.error().message());
+}
+
+/// Lets the streams end (they announce their departure through the backend), boundedly,
+/// then closes the backend while the shards still run.
+Task<void> Hub::drain_and_close() {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  for (auto& s : shards_) {
+    auto left = deadline - std::chrono::steady_clock::now();
+    co_await s->drained().wait_for(std::max<Duration>(std::chrono::duration_cast<Duration>(left), Duration::zero()));
+  }
+  gate_.release_all();  // a consumer paused on full inboxes must see close()
+  co_await backend_->close();
 }
 
 void Hub::stop() {
   if (stopped_ || threads_.empty()) return;
   stopped_ = true;
   for (auto& s : shards_) asio::post(s->context(), [shard = s.get()] { shard->close_all(); });
-  // Let the streams end (and announce their departure through the transport) before the
-  // transport closes: bounded, then close it while the shards still run (the work guards
-  // keep their loops alive; without them shard 0 could stop before running close()).
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-  for (auto& s : shards_) {
-    while (std::chrono::steady_clock::now() < deadline) {
-      auto left = asio::post(s->context(), asio::use_future([shard = s.get()] { return shard->subscriber_count(); }));
-      if (left.wait_until(deadline) != std::future_status::ready || left.get() == 0) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));  // streams unwind on their own loop
-    }
-  }
-  auto close = asio::co_spawn(shards_[0]->context(), transport_->close(), asio::use_future);
-  close.wait_for(std::chrono::seconds(5));
+  auto closed = asio::co_spawn(shards_[0]->context(), drain_and_close(), asio::use_future);
+  closed.wait_for(std::chrono::seconds(8));
   for (auto& g : guards_) g.reset();
-  // Connections were closed; give their coroutines a bounded time to unwind.
-  deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  for (auto& s : shards_) {
-    while (!s->context().stopped() && std::chrono::steady_clock::now() < deadline)
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    s->context().stop();
+  // Connections were closed; their coroutines get a bounded time to unwind, then the loops stop.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  for (std::size_t i = 0; i < shards_.size(); ++i) {
+    if (ended_[i].wait_until(deadline) != std::future_status::ready) shards_[i]->context().stop();
   }
   for (auto& t : threads_) t.join();
   threads_.clear();
@@ -81,10 +98,10 @@ void Hub::on_gap() noexcept {
 
 void Hub::on_subscribers_lost(std::vector<SubscriberInfo> subscribers) noexcept {
   if (!config_.subscriptions || shards_.empty()) return;
-  auto announce = [](Transport& transport, std::vector<SubscriberInfo> gone) -> Task<void> {
-    for (const auto& info : gone) co_await publish_subscription_events(transport, info, false);
+  auto announce = [](Backend& backend, std::vector<SubscriberInfo> gone) -> Task<void> {
+    for (const auto& info : gone) co_await publish_subscription_events(backend, info, false);
   };
-  asio::co_spawn(shards_[0]->context(), announce(*transport_, std::move(subscribers)), asio::detached);
+  asio::co_spawn(shards_[0]->context(), announce(*backend_, std::move(subscribers)), asio::detached);
 }
 
 }  // namespace herald

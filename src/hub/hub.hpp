@@ -1,7 +1,9 @@
 #pragma once
-// The hub: owns the transport and the shards, and is the transport's Listener.
-// An update's path: http (publish) -> auth -> Hub::publish -> transport ->
-// Hub::on_update -> every Shard::dispatch -> subscribers' queues -> http (SSE writers).
+// The hub: owns the backend (the transport's parts and the generic ones) and the shards, and
+// is the backend's Listener. An update's path:
+//   http (publish_handler) -> Hub::publish -> Backend -> the transport's log ->
+//   (every node) Hub::on_update -> every Shard::enqueue -> subscribers' queues -> http (SSE writers).
+#include <future>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -9,24 +11,33 @@
 #include <boost/asio/executor_work_guard.hpp>
 
 #include "config/config.hpp"
+#include "core/flow_gate.hpp"
+#include "hub/backend.hpp"
 #include "hub/shard.hpp"
-#include "transport/transport.hpp"
 
 namespace herald {
 
 class Hub final : public Listener {
  public:
-  Hub(const Config& config, std::unique_ptr<Transport> transport);
+  /// Throws ConfigError (the backend's id index path).
+  Hub(const Config& config, Transport transport);
   ~Hub() override;
 
   const Config& config() const { return config_; }
-  Transport& transport() { return *transport_; }
+  Backend& backend() { return *backend_; }
   std::size_t shard_count() const { return shards_.size(); }
   Shard& shard(std::size_t i) { return *shards_[i]; }
+  FlowGate& flow() { return gate_; }
 
-  /// Registers with the transport and starts one thread per shard.
+  /// Appends an update to the cluster's log; completes with its seq once the transport has
+  /// accepted it (as durable as the transport makes it). Any thread; never throws.
+  /// Authorization is the caller's (hub/authorization.hpp): this publishes what it is given.
+  Task<Result<Seq>> publish(UpdatePtr update);
+
+  /// Starts the shards' threads and the backend's delivery. Throws when delivery cannot start.
   void start();
-  /// Closes every subscriber and connection, lets the shards finish, joins the threads.
+  /// Closes every subscriber and connection, lets the streams end (bounded), closes the
+  /// backend, joins the threads. Idempotent; not from a shard's thread.
   void stop();
 
   void on_update(Stored stored) noexcept override;
@@ -35,12 +46,16 @@ class Hub final : public Listener {
   void on_subscribers_lost(std::vector<SubscriberInfo> subscribers) noexcept override;
 
  private:
+  Task<void> drain_and_close();
+
   const Config& config_;
-  std::unique_ptr<Transport> transport_;
+  FlowGate gate_;  ///< outlives the shards and the backend (both hold it)
   std::vector<std::unique_ptr<Shard>> shards_;
+  std::unique_ptr<Backend> backend_;
   using Guard = boost::asio::executor_work_guard<boost::asio::io_context::executor_type>;
   std::vector<Guard> guards_;
   std::vector<std::thread> threads_;
+  std::vector<std::future<void>> ended_;  ///< one per thread: its loop returned
   bool stopped_ = false;
 };
 

@@ -37,7 +37,7 @@ SubscriberInfo subscriber_info(const Subscriber& s) {
   return info;
 }
 
-Task<Seq> publish_subscription_events(Transport& transport, const SubscriberInfo& info, bool active) {
+Task<Seq> publish_subscription_events(Backend& backend, const SubscriberInfo& info, bool active) {
   static LogThrottle throttle;
   Seq last = 0;
   for (const auto& selector : info.topics) {
@@ -47,7 +47,7 @@ Task<Seq> publish_subscription_events(Transport& transport, const SubscriberInfo
     update->data = subscription_event_document({info.id, selector, info.payload_json, active});
     update->is_private = true;
     update->subscription_event = true;
-    auto r = co_await transport.publish(std::move(update));
+    auto r = co_await backend.publish(std::move(update));
     if (r) last = *r;
     if (!r && r.error() != make_error_code(Errc::closed))
       warn_throttled(throttle, "subscription_event_failed", "error=\"" + r.error().message() + "\"");
@@ -55,11 +55,11 @@ Task<Seq> publish_subscription_events(Transport& transport, const SubscriberInfo
   co_return last;
 }
 
-Task<Seq> announce_subscriptions(Transport& transport, SubscriberInfo info, bool active) {
+Task<Seq> announce_subscriptions(Backend& backend, SubscriberInfo info, bool active) {
   static LogThrottle throttle;
-  Seq last = co_await publish_subscription_events(transport, info, active);
+  Seq last = co_await publish_subscription_events(backend, info, active);
   std::string id = info.id;
-  auto r = co_await transport.announce(std::move(info), active);
+  auto r = co_await backend.announce(std::move(info), active);
   if (!r && r.error() != make_error_code(Errc::closed))
     warn_throttled(throttle, "presence_announce_failed", "subscriber=" + id + " error=\"" + r.error().message() + "\"");
   co_return last;

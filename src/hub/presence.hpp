@@ -4,7 +4,7 @@
 // private subscription event is published (active on connect, inactive on disconnect).
 #include "core/task.hpp"
 #include "hub/subscriber.hpp"
-#include "transport/transport.hpp"
+#include "hub/backend.hpp"
 
 namespace herald {
 
@@ -16,11 +16,11 @@ SubscriberInfo subscriber_info(const Subscriber& subscriber);
 /// Returns the seq of the last event published (0 when none): the subscriber skips updates up
 /// to it, so it never receives its own connect event (as with the reference hub, which
 /// dispatches the event before adding the subscriber).
-Task<Seq> announce_subscriptions(Transport& transport, SubscriberInfo info, bool active);
+Task<Seq> announce_subscriptions(Backend& backend, SubscriberInfo info, bool active);
 
 /// Only the subscription events (one per selector), without touching the presence registry:
 /// for subscribers the registry already dropped (a dead node's, see Listener). Returns the
 /// seq of the last event published (0 when none).
-Task<Seq> publish_subscription_events(Transport& transport, const SubscriberInfo& info, bool active);
+Task<Seq> publish_subscription_events(Backend& backend, const SubscriberInfo& info, bool active);
 
 }  // namespace herald

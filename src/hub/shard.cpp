@@ -6,7 +6,8 @@
 
 #include "core/logging.hpp"
 #include "hub/sse_encoder.hpp"
-#include "transport/transport.hpp"
+#include "hub/authorization.hpp"
+#include "hub/backend.hpp"
 
 namespace herald {
 namespace {
@@ -41,15 +42,10 @@ void erase_one(std::vector<Subscriber*>& v, Subscriber* s) {
 }
 }  // namespace
 
-Shard::Shard(unsigned index, const Config& config, Transport& transport)
-    : index_(index), config_(config), transport_(transport), matcher_(config.topic_selector_cache) {}
+Shard::Shard(unsigned index, const Config& config, FlowGate& gate)
+    : index_(index), config_(config), gate_(gate), matcher_(config.topic_selector_cache) {}
 
-bool Shard::can_receive(const Subscriber& s, const Update& u) {
-  if (!matcher_.match_any(s.topics, u.topics)) return false;
-  if (!u.is_private) return true;
-  if (!s.may_see) return false;  // anonymous subscribers never see private updates
-  return matcher_.match_any(*s.may_see, u.topics);
-}
+bool Shard::can_receive(const Subscriber& s, const Update& u) { return may_receive(matcher_, s, u); }
 
 void Shard::index_add(const std::shared_ptr<Subscriber>& s) {
   all_.insert(s);
@@ -92,23 +88,28 @@ void Shard::index_remove(const std::shared_ptr<Subscriber>& s) {
   }
 }
 
-Task<ReplayOutcome> Shard::subscribe(std::shared_ptr<Subscriber> s, std::optional<std::string> cursor) {
+Task<Result<ReplayOutcome>> Shard::subscribe(std::shared_ptr<Subscriber> s, std::optional<std::string> cursor) {
   ReplayOutcome out;
   if (!cursor) {
     index_add(s);
     co_return out;
   }
   // Resolve the cursor before registering. For an unknown id, start from the newest update
-  // stored now: what was published before the subscription began is not replayed.
-  auto found = co_await transport_.find(*cursor);
+  // stored now: what was published before the subscription began is not replayed. A backend
+  // that cannot answer fails the request: taking that for "unknown" would skip history, and
+  // replaying from 0 would resend it.
+  auto found = co_await backend_->find(*cursor);
+  if (!found && found.error() != make_error_code(Errc::not_found)) co_return found.error();
   Seq start = 0;
   if (found) {
     out.cursor_found = true;
     start = *found;
   } else {
-    auto head = co_await transport_.head();
-    start = head ? *head : 0;
+    auto head = co_await backend_->head();
+    if (!head) co_return head.error();
+    start = *head;
   }
+  if (s->closed()) co_return out;  // the client went away meanwhile
   s->last_seq = std::max(s->last_seq, start);
   s->replaying = true;
   index_add(s);
@@ -118,7 +119,8 @@ Task<ReplayOutcome> Shard::subscribe(std::shared_ptr<Subscriber> s, std::optiona
 
 Task<void> Shard::replay_next(std::shared_ptr<Subscriber> s) {
   if (!s->replaying || s->closed()) co_return;
-  auto page = co_await transport_.read_after(s->last_seq, kReplayPage);
+  auto page = co_await backend_->read_after(s->last_seq, kReplayPage);
+  if (s->closed()) co_return;  // closed meanwhile: nothing may be queued for it
   if (!page) {
     logger("hub")->info("replay_interrupted subscriber={} reason=\"{}\"", s->id,
                         page.error() == make_error_code(Errc::not_found) ? "history trimmed during replay"
@@ -151,7 +153,10 @@ Task<void> Shard::replay_next(std::shared_ptr<Subscriber> s) {
   s->wake_timer().cancel();
 }
 
-void Shard::unsubscribe(const std::shared_ptr<Subscriber>& s) { index_remove(s); }
+void Shard::unsubscribe(const std::shared_ptr<Subscriber>& s) {
+  index_remove(s);
+  if (stopping_ && all_.empty()) drained_.set();
+}
 
 void Shard::deliver(Subscriber& s, const Stored& stored, Frame& frame) {
   // An update may reach the shard after the replay already sent it (it was posted to this
@@ -203,6 +208,7 @@ void Shard::enqueue(Stored stored) {
     was_empty = inbox_.empty();
     inbox_.push_back(std::move(stored));
   }
+  gate_.add(1);
   if (!was_empty) return;  // a drain is already on its way and will take this one too
   boost::asio::post(context_, [this] {
     std::vector<Stored> batch;
@@ -211,6 +217,7 @@ void Shard::enqueue(Stored stored) {
       batch.swap(inbox_);
     }
     for (const auto& s : batch) dispatch(s);
+    gate_.remove(batch.size());
   });
 }
 
@@ -230,6 +237,7 @@ void Shard::disconnect_all() {
 void Shard::close_all() {
   stopping_ = true;
   disconnect_all();
+  if (all_.empty()) drained_.set();
   auto connections = std::move(connections_);
   connections_.clear();
   for (auto& [_, close] : connections) close();

@@ -17,15 +17,17 @@
 #include <boost/asio/io_context.hpp>
 
 #include "config/config.hpp"
+#include "core/async_event.hpp"
 #include "core/errors.hpp"
+#include "core/flow_gate.hpp"
 #include "core/task.hpp"
 #include "hub/subscriber.hpp"
 #include "hub/topic_selector.hpp"
-#include "hub/update.hpp"
+#include "model/update.hpp"
 
 namespace herald {
 
-class Transport;
+class Backend;
 
 /// What a subscription's history replay found (for the Last-Event-ID response header).
 struct ReplayOutcome {
@@ -34,7 +36,10 @@ struct ReplayOutcome {
 
 class Shard {
  public:
-  Shard(unsigned index, const Config& config, Transport& transport);
+  /// `gate` counts the records waiting in this shard's inbox (flow control, see FlowGate).
+  Shard(unsigned index, const Config& config, FlowGate& gate);
+  /// The backend history is read from (before the first subscribe).
+  void attach(Backend& backend) { backend_ = &backend; }
 
   unsigned index() const { return index_; }
   boost::asio::io_context& context() { return context_; }
@@ -48,7 +53,10 @@ class Shard {
   /// short the held ones past it are queued and the subscriber goes live. Sequence numbers
   /// make the handover exact: no gap, no duplicate, even when a bus delivers an update
   /// before the page read just before it was stored comes back (Redis).
-  Task<ReplayOutcome> subscribe(std::shared_ptr<Subscriber> subscriber, std::optional<std::string> last_event_id);
+  /// Errc::transport_failure when the backend could not resolve the cursor or its head: the
+  /// request fails (the client retries) rather than replay from a wrong place.
+  Task<Result<ReplayOutcome>> subscribe(std::shared_ptr<Subscriber> subscriber,
+                                        std::optional<std::string> last_event_id);
 
   /// Queues the next page of a replaying subscriber's history (shard thread). Closes the
   /// subscriber if the history it needs was trimmed meanwhile (it reconnects and is told).
@@ -66,11 +74,12 @@ class Shard {
   /// reorder updates and break the seq-ordered delivery the replay handover relies on.)
   void enqueue(Stored stored);
 
-  /// The delivery rule: some update topic matches some requested selector and, for a
-  /// private update, some update topic matches some selector of the subscriber's token.
+  /// The delivery rule (hub/authorization.hpp, may_receive).
   bool can_receive(const Subscriber& subscriber, const Update& update);
 
   std::size_t subscriber_count() const { return all_.size(); }
+  /// Set once the shard is stopping and its last subscriber is gone (any thread may wait).
+  AsyncEvent& drained() { return drained_; }
 
   /// Tracks an open connection so shutdown can close it. Returns a handle for untrack.
   std::uint64_t track(std::function<void()> close);
@@ -88,7 +97,9 @@ class Shard {
 
   unsigned index_;
   const Config& config_;
-  Transport& transport_;
+  FlowGate& gate_;
+  Backend* backend_ = nullptr;
+  AsyncEvent drained_;
   boost::asio::io_context context_{1};
   TopicMatcher matcher_;
   std::unordered_set<std::shared_ptr<Subscriber>> all_;

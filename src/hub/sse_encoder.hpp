@@ -1,7 +1,7 @@
 #pragma once
 #include <string>
 
-#include "hub/update.hpp"
+#include "model/update.hpp"
 
 namespace herald {
 /// Serializes an update as one SSE event, exactly like the reference hub:

@@ -14,7 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "hub/frame_queue.hpp"
-#include "hub/update.hpp"
+#include "model/update.hpp"
 
 namespace herald {
 

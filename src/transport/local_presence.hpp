@@ -7,7 +7,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "transport/transport.hpp"
+#include "transport/presence_registry.hpp"
 
 namespace herald {
 
@@ -25,6 +25,12 @@ class LocalPresence {
       list_.push_back(std::move(subscriber));
       index_.emplace(std::move(id), std::prev(list_.end()));
     }
+  }
+
+  void clear() {
+    std::lock_guard lock(mutex_);
+    list_.clear();
+    index_.clear();
   }
 
   std::size_t size() const {

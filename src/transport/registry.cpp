@@ -6,7 +6,7 @@
 
 #include <boost/url/parse.hpp>
 
-#include "config/config.hpp"
+#include "core/config_error.hpp"
 #include "transport/lmdb/lmdb_transport.hpp"
 #include "transport/local/local_transport.hpp"
 #include "transport/redis/redis_transport.hpp"
@@ -14,7 +14,7 @@
 
 namespace herald {
 namespace {
-using Factory = std::function<std::unique_ptr<Transport>(const boost::urls::url_view&)>;
+using Factory = std::function<Transport(const boost::urls::url_view&)>;
 
 const std::pair<const char*, Factory> kTransports[] = {
     {"local", [](const boost::urls::url_view& url) { return make_local_transport(url); }},
@@ -26,7 +26,7 @@ const std::pair<const char*, Factory> kTransports[] = {
 };
 }  // namespace
 
-std::unique_ptr<Transport> make_transport(const std::string& text) {
+Transport make_transport(const std::string& text) {
   auto url = boost::urls::parse_uri(text);
   if (!url) throw ConfigError("invalid transport_url: \"" + text + "\" is not a URL");
   for (const auto& [scheme, factory] : kTransports)

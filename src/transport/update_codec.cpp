@@ -45,8 +45,10 @@ std::string encode_stored_update(const Update& u, std::int64_t stored_at_ms) {
   out.reserve(32 + u.id.size() + u.type.size() + u.data.size() + u.topics.size() * 64);
   put<std::uint8_t>(out, kVersion);
   put<std::int64_t>(out, stored_at_ms);
-  // Flags: bit 0 private, bit 1 subscription event (older records only ever hold bit 0).
-  put<std::uint8_t>(out, static_cast<std::uint8_t>((u.is_private ? 1 : 0) | (u.subscription_event ? 2 : 0)));
+  // Flags: bit 0 private, bit 1 subscription event, bit 2 control record (older records only
+  // ever hold bit 0).
+  put<std::uint8_t>(out, static_cast<std::uint8_t>((u.is_private ? 1 : 0) | (u.subscription_event ? 2 : 0) |
+                                                   (u.control ? 4 : 0)));
   put<std::uint64_t>(out, u.retry);
   put_string(out, u.id);
   put_string(out, u.type);
@@ -67,6 +69,7 @@ std::optional<DecodedUpdate> decode_stored_update(std::string_view record) {
     return std::nullopt;
   u->is_private = (is_private & 1) != 0;
   u->subscription_event = (is_private & 2) != 0;
+  u->control = (is_private & 4) != 0;
   u->topics.resize(topics);
   for (auto& t : u->topics)
     if (!r.get_string(t)) return std::nullopt;

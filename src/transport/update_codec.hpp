@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-#include "hub/update.hpp"
+#include "model/update.hpp"
 
 namespace herald {
 

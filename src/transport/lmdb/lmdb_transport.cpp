@@ -34,12 +34,12 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-#include "config/config.hpp"
+#include "core/config_error.hpp"
 #include "core/duration.hpp"
 #include "core/log_throttle.hpp"
 #include "core/logging.hpp"
 #include "transport/update_codec.hpp"
-#include "transport/local_presence.hpp"
+#include "transport/local_parts.hpp"
 
 namespace herald {
 namespace asio = boost::asio;
@@ -109,20 +109,30 @@ class ReadTxn {
   int rc_ = 0;
 };
 
-class LmdbTransport final : public Transport {
+class LmdbLog final : public Log {
  public:
-  explicit LmdbTransport(Options o) : options_(std::move(o)) {
+  explicit LmdbLog(Options o) : options_(std::move(o)) {
     open();
     writer_ = std::thread([this] { write_loop(); });
   }
 
-  ~LmdbTransport() override {
+  ~LmdbLog() override {
     stop_writer();
     if (env_) mdb_env_close(env_);
     if (lock_fd_ >= 0) ::close(lock_fd_);
   }
 
+  LogCapabilities capabilities() const override { return {.resolves_ids = true, .multi_node = false}; }
+
+  /// Flow control holds the publisher (the writer hands records to the listeners itself).
   Task<Result<Seq>> publish(UpdatePtr update) override {
+    std::vector<FlowGate*> gates;
+    {
+      std::lock_guard lock(listeners_mutex_);
+      gates = gates_;
+    }
+    for (auto* gate : gates) co_await gate->wait();
+    if (closed_) co_return make_error_code(Errc::closed);
     auto initiate = [this, update](auto handler) mutable {
       using H = decltype(handler);
       enqueue(std::move(update), std::make_unique<CompletionFor<H>>(std::move(handler)));
@@ -133,38 +143,48 @@ class LmdbTransport final : public Transport {
     co_return seq;
   }
 
-  Task<Result<void>> listen(Listener& listener) override {
+  Task<Result<void>> listen(LogListener& listener, FlowGate& gate) override {
+    if (closed_) co_return make_error_code(Errc::closed);
     std::lock_guard lock(listeners_mutex_);
     listeners_.push_back(&listener);
+    gates_.push_back(&gate);
     co_return Result<void>{};
   }
 
-  Task<Result<Seq>> find(std::string id) override { co_return find_now(id); }
+  Task<Result<Seq>> find(std::string id) override {
+    if (closed_) co_return make_error_code(Errc::closed);
+    co_return find_now(id);
+  }
 
   Task<Result<std::vector<Stored>>> read_after(Seq after, std::size_t limit) override {
+    if (closed_) co_return make_error_code(Errc::closed);
     co_return read_after_now(after, limit);
   }
 
-  Task<Result<Seq>> head() override { co_return last_seq_.load(); }
+  Task<Result<Seq>> head() override {
+    if (closed_) co_return make_error_code(Errc::closed);
+    co_return last_seq_.load();
+  }
+
+  Task<Result<Seq>> earliest() override {
+    if (closed_) co_return make_error_code(Errc::closed);
+    co_return trimmed_.load();
+  }
 
   Task<Result<std::string>> last_event_id() override {
+    if (closed_) co_return make_error_code(Errc::closed);
     std::lock_guard lock(state_mutex_);
     co_return last_id_;
   }
 
-  Task<Result<void>> announce(SubscriberInfo subscriber, bool online) override {
-    presence_.announce(std::move(subscriber), online);
-    co_return Result<void>{};
-  }
-
-  Task<Result<std::vector<SubscriberInfo>>> presence() override { co_return presence_.list(); }
-
   bool healthy() const override { return !failed_.load(); }
 
   Task<void> close() override {
+    closed_ = true;
     stop_writer();
     std::lock_guard lock(listeners_mutex_);
     listeners_.clear();
+    gates_.clear();
     co_return;
   }
 
@@ -480,7 +500,6 @@ class LmdbTransport final : public Transport {
   }
 
   Result<Seq> find_now(const std::string& id) {
-    if (id == "earliest") return trimmed_.load();
     ReadTxn txn(env_);
     if (!txn.ok()) return Errc::transport_failure;
     std::string key = id_index_key(id);
@@ -527,13 +546,14 @@ class LmdbTransport final : public Transport {
   std::mutex state_mutex_;
   std::string last_id_ = "earliest";
   std::mutex listeners_mutex_;
-  std::vector<Listener*> listeners_;
+  std::vector<LogListener*> listeners_;
+  std::vector<FlowGate*> gates_;
+  std::atomic<bool> closed_{false};
   std::mutex queue_mutex_;
   std::condition_variable queue_cv_;
   std::vector<Pending> queue_;
   bool stopping_ = false;
   std::thread writer_;
-  LocalPresence presence_;
 };
 
 std::size_t parse_count(const std::string& key, const std::string& v) {
@@ -544,7 +564,7 @@ std::size_t parse_count(const std::string& key, const std::string& v) {
 
 }  // namespace
 
-std::unique_ptr<Transport> make_lmdb_transport(const boost::urls::url_view& url, bool bolt_alias) {
+Transport make_lmdb_transport(const boost::urls::url_view& url, bool bolt_alias) {
   Options o;
   o.path = std::string(url.host()) + std::string(url.path());
   if (o.path.empty()) throw ConfigError("invalid transport_url: missing the store path (lmdb:///abs/dir or lmdb://dir)");
@@ -574,7 +594,8 @@ std::unique_ptr<Transport> make_lmdb_transport(const boost::urls::url_view& url,
   if (bolt_alias)
     logger("transport")->warn("bolt_alias path={} note=\"bolt:// opens an LMDB store at this path; the Bolt file format is not read\"",
                               o.path);
-  return std::make_unique<LmdbTransport>(std::move(o));
+  return {std::make_unique<LmdbLog>(std::move(o)), std::make_unique<LocalPresenceRegistry>(),
+          std::make_unique<LocalLeases>()};
 }
 
 }  // namespace herald

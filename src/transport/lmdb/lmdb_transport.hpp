@@ -17,5 +17,5 @@ namespace herald {
 ///   max_batch=N     updates per group commit (default 1024; 1 = one commit per publish)
 /// `bolt://path` is accepted as an alias (the Bolt file format is not read).
 /// Throws ConfigError on a bad URL, or when another process holds the store.
-std::unique_ptr<Transport> make_lmdb_transport(const boost::urls::url_view& url, bool bolt_alias);
+Transport make_lmdb_transport(const boost::urls::url_view& url, bool bolt_alias);
 }  // namespace herald

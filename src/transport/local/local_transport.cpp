@@ -6,8 +6,8 @@
 #include <mutex>
 #include <unordered_map>
 
-#include "config/config.hpp"
-#include "transport/local_presence.hpp"
+#include "core/config_error.hpp"
+#include "transport/local_parts.hpp"
 
 namespace herald {
 namespace {
@@ -15,11 +15,21 @@ namespace {
 // Updates and subscription events are kept in two rings, each under its own bound, so
 // connection churn (events) cannot push updates out of the history. `trimmed_` is the seq up
 // to which the updates' ring dropped everything: a reader from before it missed some.
-class LocalTransport final : public Transport {
+// Publishing hands the record to every listener itself (there is no consumer to pause), so
+// flow control holds the publisher: publish() awaits every listener's gate first.
+class LocalLog final : public Log {
  public:
-  LocalTransport(std::size_t size, std::size_t events_size) : size_(size), events_size_(events_size) {}
+  LocalLog(std::size_t size, std::size_t events_size) : size_(size), events_size_(events_size) {}
+
+  LogCapabilities capabilities() const override { return {.resolves_ids = true, .multi_node = false}; }
 
   Task<Result<Seq>> publish(UpdatePtr update) override {
+    std::vector<FlowGate*> gates;
+    {
+      std::lock_guard lock(mutex_);
+      gates = gates_;
+    }
+    for (auto* gate : gates) co_await gate->wait();
     std::lock_guard lock(mutex_);
     if (closed_) co_return Errc::closed;
     Stored stored{++last_seq_, std::move(update)};
@@ -44,15 +54,17 @@ class LocalTransport final : public Transport {
     co_return stored.seq;
   }
 
-  Task<Result<void>> listen(Listener& listener) override {
+  Task<Result<void>> listen(LogListener& listener, FlowGate& gate) override {
     std::lock_guard lock(mutex_);
+    if (closed_) co_return Errc::closed;
     listeners_.push_back(&listener);
+    gates_.push_back(&gate);
     co_return Result<void>{};
   }
 
   Task<Result<Seq>> find(std::string id) override {
     std::lock_guard lock(mutex_);
-    if (id == "earliest") co_return trimmed_;
+    if (closed_) co_return Errc::closed;
     // A duplicate custom id resolves to its latest update.
     auto it = ids_.find(id);
     if (it == ids_.end()) co_return Errc::not_found;
@@ -61,6 +73,7 @@ class LocalTransport final : public Transport {
 
   Task<Result<std::vector<Stored>>> read_after(Seq after, std::size_t limit) override {
     std::lock_guard lock(mutex_);
+    if (closed_) co_return Errc::closed;
     std::vector<Stored> out;
     if (after < trimmed_) co_return Errc::not_found;  // trimmed away
     // Merge the two rings (each in seq order) from the first seq past `after`.
@@ -77,20 +90,21 @@ class LocalTransport final : public Transport {
 
   Task<Result<Seq>> head() override {
     std::lock_guard lock(mutex_);
+    if (closed_) co_return Errc::closed;
     co_return last_seq_;
+  }
+
+  Task<Result<Seq>> earliest() override {
+    std::lock_guard lock(mutex_);
+    if (closed_) co_return Errc::closed;
+    co_return trimmed_;
   }
 
   Task<Result<std::string>> last_event_id() override {
     std::lock_guard lock(mutex_);
+    if (closed_) co_return Errc::closed;
     co_return last_id_;
   }
-
-  Task<Result<void>> announce(SubscriberInfo subscriber, bool online) override {
-    presence_.announce(std::move(subscriber), online);
-    co_return Result<void>{};
-  }
-
-  Task<Result<std::vector<SubscriberInfo>>> presence() override { co_return presence_.list(); }
 
   bool healthy() const override { return true; }
 
@@ -98,6 +112,7 @@ class LocalTransport final : public Transport {
     std::lock_guard lock(mutex_);
     closed_ = true;
     listeners_.clear();
+    gates_.clear();
     co_return;
   }
 
@@ -112,13 +127,13 @@ class LocalTransport final : public Transport {
   std::string last_id_ = "earliest";
   std::deque<Stored> ring_;
   std::unordered_map<std::string, Seq> ids_;
-  std::vector<Listener*> listeners_;
-  LocalPresence presence_;
+  std::vector<LogListener*> listeners_;
+  std::vector<FlowGate*> gates_;
 };
 
 }  // namespace
 
-std::unique_ptr<Transport> make_local_transport(const boost::urls::url_view& url) {
+Transport make_local_transport(const boost::urls::url_view& url) {
   std::size_t size = 1000, events_size = 1000;
   for (auto param : url.params()) {
     if (param.key == "size" || param.key == "events_size") {
@@ -132,7 +147,8 @@ std::unique_ptr<Transport> make_local_transport(const boost::urls::url_view& url
       throw ConfigError("invalid transport_url: unknown parameter \"" + param.key + "\" for local://");
     }
   }
-  return std::make_unique<LocalTransport>(size, events_size);
+  return {std::make_unique<LocalLog>(size, events_size), std::make_unique<LocalPresenceRegistry>(),
+          std::make_unique<LocalLeases>()};
 }
 
 }  // namespace herald

@@ -9,5 +9,5 @@ namespace herald {
 /// In-memory transport for one node: no persistence, a ring of the last `size` updates
 /// (query parameter `size`, default 1000; 0 keeps no history) so Last-Event-ID works within it.
 /// Throws ConfigError on a bad parameter.
-std::unique_ptr<Transport> make_local_transport(const boost::urls::url_view& url);
+Transport make_local_transport(const boost::urls::url_view& url);
 }  // namespace herald

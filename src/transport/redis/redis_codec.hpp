@@ -5,7 +5,7 @@
 #include <string>
 #include <string_view>
 
-#include "hub/update.hpp"
+#include "model/update.hpp"
 #include "transport/redis/redis_value.hpp"
 #include "transport/transport.hpp"
 

@@ -48,20 +48,30 @@ RedisConnection::~RedisConnection() = default;
 
 Task<Result<void>> RedisConnection::connect() {
   auto& ip = *impl_;
-  tcp::resolver resolver(io_);
-  asio::steady_timer deadline(io_);
-  deadline.expires_after(options_.connect_timeout);
-  bool timed_out = false;
-  deadline.async_wait([&](error_code ec) {
-    if (ec) return;
-    timed_out = true;
-    resolver.cancel();
+  // The deadline's handler may run after this coroutine has returned (it was already queued
+  // when cancel() came): it holds what it touches, never a reference into this frame.
+  struct Attempt {
+    explicit Attempt(asio::io_context& io) : resolver(io), deadline(io) {}
+    tcp::resolver resolver;
+    asio::steady_timer deadline;
+    bool timed_out = false;
+    bool finished = false;  ///< the attempt ended: a late deadline must not close the connection
+  };
+  auto attempt = std::make_shared<Attempt>(io_);
+  auto& resolver = attempt->resolver;
+  attempt->deadline.expires_after(options_.connect_timeout);
+  attempt->deadline.async_wait([attempt, self = shared_from_this()](error_code ec) {
+    if (ec || attempt->finished) return;
+    attempt->timed_out = true;
+    attempt->resolver.cancel();
     error_code ignored;
-    ip.stream.next_layer().close(ignored);
+    self->impl_->stream.next_layer().close(ignored);
   });
-  auto finish = [&](error_code ec) -> Result<void> {
-    deadline.cancel();
-    if (timed_out) return boost::system::errc::make_error_code(boost::system::errc::timed_out);
+  const bool& timed_out = attempt->timed_out;
+  auto finish = [attempt](error_code ec) -> Result<void> {
+    attempt->finished = true;
+    attempt->deadline.cancel();
+    if (attempt->timed_out) return boost::system::errc::make_error_code(boost::system::errc::timed_out);
     if (ec) return ec;
     return {};
   };
@@ -107,7 +117,8 @@ Task<Result<void>> RedisConnection::connect() {
     if (reply->is_error()) {
       error_text_ = reply->str;
       close();
-      deadline.cancel();
+      attempt->finished = true;
+      attempt->deadline.cancel();
       co_return make_error_code(Errc::unauthorized);
     }
   }

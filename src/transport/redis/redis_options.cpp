@@ -2,7 +2,7 @@
 
 #include <charconv>
 
-#include "config/config.hpp"
+#include "core/config_error.hpp"
 
 namespace herald {
 namespace {

@@ -12,5 +12,5 @@ namespace herald {
 /// further parameters: tls_ca_file=PATH, tls_insecure=1, connect_timeout=5s, presence_ttl=15s.
 /// Throws ConfigError on a bad URL or when Redis refuses the credentials; an unreachable Redis
 /// is not an error at start (the node reports unhealthy and keeps retrying).
-std::unique_ptr<Transport> make_redis_transport(const boost::urls::url_view& url);
+Transport make_redis_transport(const boost::urls::url_view& url);
 }  // namespace herald

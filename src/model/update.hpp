@@ -18,6 +18,9 @@ struct Update {
   /// under a small bound of their own, apart from the updates' retention, so connection
   /// churn can never crowd updates out of the history (see Transport::publish).
   bool subscription_event = false;
+  /// A record of the hub's own (presence carried over the log, hub/log_presence.hpp): never
+  /// delivered to a subscriber, never replayed.
+  bool control = false;
 };
 using UpdatePtr = std::shared_ptr<const Update>;
 

@@ -1,0 +1,167 @@
+#include "hub/backend.hpp"
+
+#include <unistd.h>
+
+#include <filesystem>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+
+#include "core/logging.hpp"
+#include "core/uuid.hpp"
+
+namespace herald {
+namespace asio = boost::asio;
+namespace {
+constexpr std::size_t kCatchUpPage = 1000;
+constexpr std::size_t kPruneEvery = 4096;
+}  // namespace
+
+Backend::Backend(Transport transport, BackendOptions options, asio::any_io_executor executor)
+    : transport_(std::move(transport)),
+      options_(std::move(options)),
+      executor_(executor),
+      capabilities_(transport_.log->capabilities()),
+      node_id_(make_urn_uuid_v4().substr(9)) {
+  if (!capabilities_.resolves_ids) {
+    std::string path = options_.index_path;
+    if (path.empty()) {
+      temporary_index_ = (std::filesystem::temp_directory_path() / ("herald-index-" + node_id_)).string();
+      path = temporary_index_;
+    }
+    index_ = std::make_unique<IdIndex>(path);
+  }
+  if (transport_.presence) {
+    presence_ = transport_.presence.get();
+  } else {
+    log_presence_ = std::make_unique<LogPresence>(*transport_.log, node_id_, options_.presence_ttl, executor_);
+    presence_ = log_presence_.get();
+  }
+  presence_->watch(*this);
+}
+
+Backend::~Backend() {
+  if (!temporary_index_.empty()) {
+    index_.reset();
+    std::error_code ec;
+    std::filesystem::remove_all(temporary_index_, ec);
+  }
+}
+
+Task<Result<void>> Backend::listen(Listener& listener, FlowGate& gate) {
+  listener_ = &listener;
+  auto r = co_await transport_.log->listen(*this, gate);
+  if (!r) co_return r;
+  if (index_) {
+    auto caught = co_await catch_up_index();
+    if (!caught) co_return caught;
+  }
+  if (log_presence_) log_presence_->start();
+  co_return Result<void>{};
+}
+
+/// Indexes what the log retains past what the index holds. Live records (delivered from the
+/// head of the listen() call on) are indexed meanwhile; the newest seq of an id wins either way.
+Task<Result<void>> Backend::catch_up_index() {
+  auto head = co_await transport_.log->head();
+  auto first = co_await transport_.log->earliest();
+  if (!head || !first) co_return head ? first.error() : head.error();
+  index_->forget_through(*first);
+  Seq from = std::max(index_->indexed_through(), *first);
+  std::size_t indexed = 0;
+  while (from < *head) {
+    auto page = co_await transport_.log->read_after(from, kCatchUpPage);
+    if (!page && page.error() == make_error_code(Errc::not_found)) {  // trimmed meanwhile
+      auto again = co_await transport_.log->earliest();
+      if (!again) co_return again.error();
+      from = std::max(from, *again);
+      continue;
+    }
+    if (!page) co_return page.error();
+    if (page->empty()) break;
+    for (const auto& stored : *page) {
+      if (stored.seq > *head) break;
+      if (!stored.update->control) index_->record(stored.update->id, stored.seq, false);
+      ++indexed;
+    }
+    from = page->back().seq;
+  }
+  caught_up_ = true;
+  index_->advance_to(std::max(*head, delivered_.load()));
+  logger("id_index")->info("id_index_ready records_read={} indexed_through={}", indexed, index_->indexed_through());
+  co_return Result<void>{};
+}
+
+Task<void> Backend::prune_index() {
+  auto first = co_await transport_.log->earliest();
+  if (first && index_) index_->forget_through(*first);
+}
+
+void Backend::on_update(Stored stored) noexcept {
+  delivered_ = stored.seq;
+  const Update& u = *stored.update;
+  if (index_) {
+    if (!u.control) index_->record(u.id, stored.seq, caught_up_.load());
+    else if (caught_up_.load()) index_->advance_to(stored.seq);
+    if (++since_prune_ >= kPruneEvery && !closed_) {
+      since_prune_ = 0;
+      asio::co_spawn(executor_, prune_index(), asio::detached);
+    }
+  }
+  if (log_presence_ && LogPresence::is_presence_record(u)) {
+    log_presence_->consume(stored);
+    return;
+  }
+  if (u.control || !listener_) return;
+  listener_->on_update(std::move(stored));
+}
+
+void Backend::on_error(boost::system::error_code ec) noexcept {
+  if (listener_) listener_->on_error(ec);
+}
+
+void Backend::on_gap() noexcept {
+  if (listener_) listener_->on_gap();
+}
+
+void Backend::on_subscribers_lost(std::vector<SubscriberInfo> subscribers) noexcept {
+  if (listener_) listener_->on_subscribers_lost(std::move(subscribers));
+}
+
+Task<Result<Seq>> Backend::publish(UpdatePtr update) { return transport_.log->publish(std::move(update)); }
+
+Task<Result<Seq>> Backend::find(std::string id) {
+  if (id == "earliest") co_return co_await transport_.log->earliest();
+  if (!index_) co_return co_await transport_.log->find(std::move(id));
+  if (closed_) co_return make_error_code(Errc::closed);
+  auto seq = index_->find(id);
+  if (!seq) co_return make_error_code(Errc::not_found);
+  auto first = co_await transport_.log->earliest();
+  if (!first) co_return first.error();
+  if (*seq <= *first) co_return make_error_code(Errc::not_found);  // retention removed it
+  co_return *seq;
+}
+
+Task<Result<std::vector<Stored>>> Backend::read_after(Seq after, std::size_t limit) {
+  return transport_.log->read_after(after, limit);
+}
+
+Task<Result<Seq>> Backend::head() { return transport_.log->head(); }
+Task<Result<Seq>> Backend::earliest() { return transport_.log->earliest(); }
+Task<Result<std::string>> Backend::last_event_id() { return transport_.log->last_event_id(); }
+
+Task<Result<void>> Backend::announce(SubscriberInfo subscriber, bool online) {
+  return presence_->announce(std::move(subscriber), online);
+}
+
+Task<Result<std::vector<SubscriberInfo>>> Backend::presence() { return presence_->list(); }
+
+void Backend::describe_node(std::string address) { presence_->describe_node(std::move(address)); }
+
+Task<void> Backend::close() {
+  if (closed_.exchange(true)) co_return;
+  co_await presence_->close();
+  co_await transport_.log->close();
+}
+
+}  // namespace herald

@@ -1,0 +1,104 @@
+#pragma once
+// The hub's view of the cluster engine: the transport's parts (transport/transport.hpp) and,
+// where the engine lacks one, the part the hub supplies generically:
+//   - an id -> seq index (hub/id_index.hpp) when the log cannot resolve event ids,
+//   - presence carried over the log (hub/log_presence.hpp) when it has no presence registry.
+// Every other file of the hub and of http talks to this, never to a transport's parts.
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <boost/asio/any_io_executor.hpp>
+
+#include "core/flow_gate.hpp"
+#include "hub/id_index.hpp"
+#include "hub/log_presence.hpp"
+#include "transport/transport.hpp"
+
+namespace herald {
+
+/// Receives every update of the cluster (not the control records). Implemented by the hub.
+class Listener {
+ public:
+  virtual ~Listener() = default;
+  /// In seq order, from the log's thread (see LogListener::on_update). Must not block.
+  virtual void on_update(Stored stored) noexcept = 0;
+  virtual void on_error(boost::system::error_code ec) noexcept = 0;
+  /// See LogListener::on_gap.
+  virtual void on_gap() noexcept = 0;
+  /// See PresenceListener::on_subscribers_lost.
+  virtual void on_subscribers_lost(std::vector<SubscriberInfo> subscribers) noexcept = 0;
+};
+
+struct BackendOptions {
+  /// Directory of the id index, for a log that cannot resolve ids (empty: a temporary
+  /// directory, removed on close: the index is then rebuilt from the log at each start).
+  std::string index_path;
+  Duration presence_ttl = std::chrono::seconds(15);  ///< presence over the log: silence before expiry
+};
+
+class Backend final : LogListener, PresenceListener {
+ public:
+  /// Timers and detached work run on `executor`. Throws ConfigError (index path).
+  Backend(Transport transport, BackendOptions options, boost::asio::any_io_executor executor);
+  ~Backend() override;
+
+  LogCapabilities capabilities() const { return capabilities_; }
+  bool generic_index() const { return index_ != nullptr; }
+  bool generic_presence() const { return log_presence_ != nullptr; }
+  /// This node's id in the cluster (the log-carried presence's and the leases' owner name).
+  const std::string& node_id() const { return node_id_; }
+
+  /// Starts delivery to `listener` (records appended from now on), first catching the id
+  /// index up with the retained log. `listener` and `gate` must outlive close(). Call once,
+  /// before announce().
+  Task<Result<void>> listen(Listener& listener, FlowGate& gate);
+
+  /// The seam's operations, with the contract of transport/log.hpp. find("earliest") is
+  /// earliest(); find() of an id whose record retention removed is Errc::not_found.
+  Task<Result<Seq>> publish(UpdatePtr update);
+  Task<Result<Seq>> find(std::string last_event_id);
+  Task<Result<std::vector<Stored>>> read_after(Seq after, std::size_t limit);
+  Task<Result<Seq>> head();
+  Task<Result<Seq>> earliest();
+  Task<Result<std::string>> last_event_id();
+
+  /// Presence (transport/presence_registry.hpp).
+  Task<Result<void>> announce(SubscriberInfo subscriber, bool online);
+  Task<Result<std::vector<SubscriberInfo>>> presence();
+  void describe_node(std::string address);
+
+  Leases& leases() { return *transport_.leases; }
+  bool healthy() const { return transport_.log->healthy(); }
+  /// The last seq delivered to the listener (0 before the first).
+  Seq delivered() const { return delivered_.load(); }
+
+  /// Presence first (this node leaves the registry), then the log. Idempotent. After it
+  /// returns, the listener is not called again.
+  Task<void> close();
+
+ private:
+  void on_update(Stored stored) noexcept override;
+  void on_error(boost::system::error_code ec) noexcept override;
+  void on_gap() noexcept override;
+  void on_subscribers_lost(std::vector<SubscriberInfo> subscribers) noexcept override;
+  Task<Result<void>> catch_up_index();
+  Task<void> prune_index();
+
+  Transport transport_;
+  BackendOptions options_;
+  boost::asio::any_io_executor executor_;
+  LogCapabilities capabilities_;
+  std::string node_id_;
+  std::string temporary_index_;  ///< removed on close
+  std::unique_ptr<IdIndex> index_;
+  std::unique_ptr<LogPresence> log_presence_;
+  PresenceRegistry* presence_ = nullptr;  ///< the engine's or log_presence_
+  Listener* listener_ = nullptr;
+  std::atomic<bool> caught_up_{false}, closed_{false};
+  std::atomic<Seq> delivered_{0};
+  std::size_t since_prune_ = 0;  ///< log thread only
+};
+
+}  // namespace herald

@@ -1,0 +1,220 @@
+#include "hub/log_presence.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <nlohmann/json.hpp>
+
+#include "core/logging.hpp"
+#include "core/uuid.hpp"
+
+namespace herald {
+namespace asio = boost::asio;
+using json = nlohmann::json;
+using Clock = std::chrono::steady_clock;
+namespace {
+constexpr const char* kTopic = "herald:presence";
+constexpr auto kReplace = json::error_handler_t::replace;
+
+/// A record {k: kind, n: node[, key: value]}.
+std::string record(const char* kind, const std::string& node, const char* key = nullptr, const std::string& value = {}) {
+  json j;
+  j["k"] = kind;
+  j["n"] = node;
+  if (key) j[key] = value;
+  return j.dump(-1, ' ', false, kReplace);
+}
+
+json to_json(const SubscriberInfo& s) { return {{"id", s.id}, {"topics", s.topics}, {"payload", s.payload_json}}; }
+
+std::optional<SubscriberInfo> from_json(const json& j) {
+  if (!j.is_object() || !j.contains("id") || !j["id"].is_string()) return std::nullopt;
+  SubscriberInfo s;
+  s.id = j["id"].get<std::string>();
+  if (auto t = j.find("topics"); t != j.end() && t->is_array())
+    for (const auto& topic : *t)
+      if (topic.is_string()) s.topics.push_back(topic.get<std::string>());
+  if (auto p = j.find("payload"); p != j.end() && p->is_string()) s.payload_json = p->get<std::string>();
+  return s;
+}
+}  // namespace
+
+LogPresence::LogPresence(Log& log, std::string node_id, Duration ttl, asio::any_io_executor executor)
+    : log_(log), node_id_(std::move(node_id)), ttl_(ttl), executor_(executor), timer_(executor) {
+  idle_.set();
+}
+
+LogPresence::~LogPresence() = default;
+
+bool LogPresence::is_presence_record(const Update& u) {
+  return u.control && u.topics.size() == 1 && u.topics[0] == kTopic;
+}
+
+void LogPresence::start() {
+  started_ = true;
+  asio::co_spawn(executor_, beat_loop(), asio::detached);
+}
+
+void LogPresence::watch(PresenceListener& listener) { listener_ = &listener; }
+
+void LogPresence::describe_node(std::string address) {
+  std::lock_guard lock(mutex_);
+  address_ = std::move(address);
+}
+
+std::string LogPresence::snapshot_json() {
+  json subs = json::array();
+  for (const auto& s : own_.list()) subs.push_back(to_json(s));
+  return json{{"k", "snap"}, {"n", node_id_}, {"subs", std::move(subs)}}.dump(-1, ' ', false, kReplace);
+}
+
+Task<Result<Seq>> LogPresence::append(std::string text) {
+  auto u = std::make_shared<Update>();
+  u->id = make_urn_uuid_v7();
+  u->topics = {kTopic};
+  u->data = std::move(text);
+  u->is_private = true;
+  u->subscription_event = true;  // bounded with the subscription events, apart from updates
+  u->control = true;
+  co_return co_await log_.publish(std::move(u));
+}
+
+void LogPresence::publish_detached(std::string text) {
+  if (closed_) return;
+  {
+    std::lock_guard lock(mutex_);
+    if (in_flight_++ == 0) idle_.reset();
+  }
+  asio::co_spawn(executor_, append(std::move(text)), [this](std::exception_ptr, Result<Seq>) {
+    std::lock_guard lock(mutex_);
+    if (--in_flight_ == 0) idle_.set();
+  });
+}
+
+Task<void> LogPresence::await_consumed(Seq seq) {
+  auto done = std::make_shared<AsyncEvent>();
+  {
+    std::lock_guard lock(mutex_);
+    if (consumed_ >= seq) co_return;
+    consumed_waiters_.emplace(seq, done);
+  }
+  co_await done->wait_for(std::chrono::seconds(5));
+}
+
+Task<Result<void>> LogPresence::announce(SubscriberInfo subscriber, bool online) {
+  if (closed_) co_return make_error_code(Errc::closed);
+  json record = online ? json{{"k", "on"}, {"n", node_id_}, {"s", to_json(subscriber)}}
+                       : json{{"k", "off"}, {"n", node_id_}, {"i", subscriber.id}};
+  own_.announce(std::move(subscriber), online);
+  auto seq = co_await append(record.dump(-1, ' ', false, kReplace));
+  if (!seq) co_return seq.error();
+  co_await await_consumed(*seq);
+  co_return Result<void>{};
+}
+
+Task<Result<std::vector<SubscriberInfo>>> LogPresence::list() {
+  if (closed_) co_return make_error_code(Errc::closed);
+  std::lock_guard lock(mutex_);
+  std::vector<SubscriberInfo> out;
+  for (const auto& id : order_) {
+    auto it = nodes_.find(id);
+    if (it == nodes_.end()) continue;
+    for (auto& s : it->second.subscribers.list()) out.push_back(std::move(s));
+  }
+  co_return out;
+}
+
+void LogPresence::consume(const Stored& stored) {
+  json j = json::parse(stored.update->data, nullptr, false);
+  std::vector<SubscriberInfo> lost;
+  std::vector<std::shared_ptr<AsyncEvent>> wake;
+  bool restore = false, answer = false;
+  if (j.is_object() && j.value("k", "").size() && j.contains("n") && j["n"].is_string()) {
+    std::string kind = j.value("k", ""), node = j["n"].get<std::string>();
+    std::lock_guard lock(mutex_);
+    auto seen = [&](const std::string& id) -> Node& {
+      auto [it, fresh] = nodes_.try_emplace(id);
+      if (fresh) order_.push_back(id);
+      it->second.last_seen = Clock::now();
+      return it->second;
+    };
+    if (kind == "gone") {
+      std::string by = j.value("by", "");
+      if (auto it = nodes_.find(node); it != nodes_.end()) {
+        // The first `gone` for the node counts; its writer announces the node's subscribers.
+        if (by == node_id_ && node != node_id_) lost = it->second.subscribers.list();
+        nodes_.erase(it);
+        std::erase(order_, node);
+      }
+      restore = node == node_id_ && by != node_id_;
+      if (!by.empty()) seen(by);
+    } else {
+      Node& n = seen(node);
+      if (kind == "hello") {
+        answer = node != node_id_;
+      } else if (kind == "on") {
+        if (auto s = from_json(j.value("s", json()))) n.subscribers.announce(std::move(*s), true);
+      } else if (kind == "off") {
+        n.subscribers.announce(SubscriberInfo{j.value("i", ""), {}, {}}, false);
+      } else if (kind == "snap") {
+        n.subscribers.clear();
+        if (auto subs = j.find("subs"); subs != j.end() && subs->is_array())
+          for (const auto& s : *subs)
+            if (auto info = from_json(s)) n.subscribers.announce(std::move(*info), true);
+      }
+    }
+  }
+  {
+    std::lock_guard lock(mutex_);
+    consumed_ = std::max(consumed_, stored.seq);
+    auto end = consumed_waiters_.upper_bound(consumed_);
+    for (auto it = consumed_waiters_.begin(); it != end; ++it) wake.push_back(it->second);
+    consumed_waiters_.erase(consumed_waiters_.begin(), end);
+  }
+  for (auto& w : wake) w->set();
+  if (answer || restore) {
+    if (restore) logger("presence")->warn("presence_restored node={} reason=\"another node found it silent\"", node_id_);
+    publish_detached(snapshot_json());
+  }
+  if (!lost.empty() && listener_) {
+    logger("presence")->warn("node_expired subscribers={}", lost.size());
+    listener_->on_subscribers_lost(std::move(lost));
+  }
+}
+
+Task<void> LogPresence::beat_loop() {
+  co_await append(record("hello", node_id_));
+  while (!closed_) {
+    std::string address;
+    std::vector<std::string> silent;
+    {
+      std::lock_guard lock(mutex_);
+      address = address_;
+      auto now = Clock::now();
+      for (auto& [id, node] : nodes_) {
+        if (id == node_id_ || node.gone_sent || now - node.last_seen <= ttl_) continue;
+        node.gone_sent = true;
+        silent.push_back(id);
+      }
+    }
+    co_await append(record("beat", node_id_, "a", address));
+    for (const auto& id : silent) co_await append(record("gone", id, "by", node_id_));
+    if (closed_) break;
+    timer_.expires_after(ttl_ / 3);
+    co_await timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+  loop_done_.set();
+}
+
+Task<void> LogPresence::close() {
+  if (closed_.exchange(true)) co_return;
+  if (started_) {
+    asio::post(executor_, [this] { timer_.cancel(); });
+    co_await loop_done_.wait_for(std::chrono::seconds(5));
+    // Leave at once rather than after ttl (best effort).
+    co_await append(record("gone", node_id_, "by", node_id_));
+  }
+  co_await idle_.wait_for(std::chrono::seconds(5));
+}
+
+}  // namespace herald

@@ -1,0 +1,89 @@
+#pragma once
+// Presence carried over the log itself, for engines without expiring records (Kafka,
+// Pulsar): heartbeats and subscriber records are appended to the log as control records
+// (Update::control), and every node derives the presence table from the one order it reads,
+// so every node derives the same table.
+//
+// Records (JSON in Update::data; topic "herald:presence"):
+//   hello {n}            a node started: every other node answers with its snapshot
+//   beat  {n, a}         node n is alive (every ttl/3), serving HTTP on a
+//   on    {n, s}         subscriber s of node n connected (replaces an entry with its id)
+//   off   {n, i}         subscriber i of node n left
+//   snap  {n, subs}      node n's whole subscriber list (replaces n's entries)
+//   gone  {n, by}        node `by` saw node n silent for longer than ttl
+// Expiry needs no lock: the first `gone` record for a node in the log is the one that counts
+// (later ones find the node already removed), and only its writer publishes the "inactive"
+// events (PresenceListener), so they are published once. A node that reads a `gone` record
+// for itself (it was only slow) writes its snapshot again.
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "core/async_event.hpp"
+#include "transport/log.hpp"
+#include "transport/local_presence.hpp"
+#include "transport/presence_registry.hpp"
+
+namespace herald {
+
+class LogPresence final : public PresenceRegistry {
+ public:
+  /// `log` must outlive this. Timers run on `executor`.
+  LogPresence(Log& log, std::string node_id, Duration ttl, boost::asio::any_io_executor executor);
+  ~LogPresence() override;
+
+  /// Starts heartbeating (call once the log delivers to consume()).
+  void start();
+  /// Every control record the node's log delivers, in log order (the log's thread).
+  void consume(const Stored& stored);
+  /// True for the records this class writes.
+  static bool is_presence_record(const Update& update);
+
+  /// Completes once this node has read its own record: list() then shows it.
+  Task<Result<void>> announce(SubscriberInfo subscriber, bool online) override;
+  Task<Result<std::vector<SubscriberInfo>>> list() override;
+  void watch(PresenceListener& listener) override;
+  void describe_node(std::string address) override;
+  Task<void> close() override;
+
+ private:
+  struct Node {
+    LocalPresence subscribers;
+    std::chrono::steady_clock::time_point last_seen;
+    bool gone_sent = false;  ///< this node already wrote a `gone` record for it
+  };
+  Task<Result<Seq>> append(std::string json);
+  Task<void> beat_loop();
+  void publish_detached(std::string json);
+  /// Completes when consume() has passed `seq` (bounded).
+  Task<void> await_consumed(Seq seq);
+  std::string snapshot_json();
+
+  Log& log_;
+  const std::string node_id_;
+  const Duration ttl_;
+  boost::asio::any_io_executor executor_;
+  boost::asio::steady_timer timer_;
+  std::mutex mutex_;
+  std::vector<std::string> order_;      ///< node ids, in the order first seen (stable listing)
+  std::map<std::string, Node> nodes_;   ///< guarded by mutex_
+  Seq consumed_ = 0;                    ///< guarded by mutex_
+  std::multimap<Seq, std::shared_ptr<AsyncEvent>> consumed_waiters_;  ///< guarded by mutex_
+  LocalPresence own_;                   ///< this node's subscribers (for snapshots)
+  PresenceListener* listener_ = nullptr;
+  std::string address_;                 ///< guarded by mutex_
+  std::atomic<bool> closed_{false};
+  AsyncEvent loop_done_;
+  AsyncEvent idle_;                     ///< set while no detached append is in flight
+  std::size_t in_flight_ = 0;           ///< guarded by mutex_
+  bool started_ = false;
+};
+
+}  // namespace herald

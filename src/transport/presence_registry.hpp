@@ -1,0 +1,50 @@
+#pragma once
+// Presence and the node registry: the part an engine provides when it can keep records that
+// expire (Redis keys with a TTL, rows with a last-seen time). An engine that cannot leaves it
+// to the hub, which carries presence over the log itself (hub/log_presence.hpp).
+#include <string>
+#include <vector>
+
+#include "core/errors.hpp"
+#include "core/task.hpp"
+
+namespace herald {
+
+/// A subscriber as every node sees it.
+struct SubscriberInfo {
+  std::string id;
+  std::vector<std::string> topics;
+  std::string payload_json;  ///< serialized mercure.payload, empty when absent
+};
+
+/// Told when a node died without withdrawing its subscribers. Implemented by the hub.
+class PresenceListener {
+ public:
+  virtual ~PresenceListener() = default;
+  /// The subscribers of a node that stopped heartbeating. Exactly one node of the cluster
+  /// is handed each dead node's subscribers (elected through the engine), once; it publishes
+  /// their "inactive" subscription events. Called from the registry's thread; must not block.
+  virtual void on_subscribers_lost(std::vector<SubscriberInfo> subscribers) noexcept = 0;
+};
+
+/// Contract:
+/// - list() on any node lists the subscribers of every live node, node by node, each node's
+///   in the order they connected; announcing an id again replaces its record.
+/// - A node refreshes its own records by heartbeat; the records of a node silent for longer
+///   than its TTL disappear from list() and are handed to one PresenceListener (above).
+/// - Threads: any thread, may suspend, never throws. After close(): Errc::closed, no
+///   listener call once close() returned; close() withdraws this node (best effort).
+class PresenceRegistry {
+ public:
+  virtual ~PresenceRegistry() = default;
+  /// A subscriber of this node connected (`online`) or left.
+  virtual Task<Result<void>> announce(SubscriberInfo subscriber, bool online) = 0;
+  virtual Task<Result<std::vector<SubscriberInfo>>> list() = 0;
+  /// Where this node's dead-node notifications go (call before the first announce).
+  virtual void watch(PresenceListener& listener) = 0;
+  /// The address this node serves HTTP on (host:port), published in the node registry.
+  virtual void describe_node(std::string address) = 0;
+  virtual Task<void> close() = 0;
+};
+
+}  // namespace herald
