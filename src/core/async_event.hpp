@@ -62,7 +62,10 @@ class AsyncEvent {
   }
   /// Completes when set.
   Task<void> wait() {
-    while (!co_await wait_for(std::chrono::hours(1))) {
+    for (;;) {
+      // (g++ 12 mis-compiles a co_await inside a loop condition: keep it a statement)
+      bool set = co_await wait_for(std::chrono::hours(1));
+      if (set) co_return;
     }
   }
 

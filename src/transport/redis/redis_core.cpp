@@ -48,7 +48,8 @@ void RedisCore::start() {
 Task<bool> RedisCore::wait_up(Duration timeout) {
   if (up()) co_return true;
   if (closing_) co_return false;
-  co_return co_await up_.wait_for(timeout) && up();
+  bool set = co_await up_.wait_for(timeout);
+  co_return set && up();
 }
 
 std::shared_ptr<RedisConnection> RedisCore::current() const {
