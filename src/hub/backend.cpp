@@ -52,22 +52,26 @@ Task<Result<void>> Backend::listen(Listener& listener, FlowGate& gate) {
   listener_ = &listener;
   auto r = co_await transport_.log->listen(*this, gate);
   if (!r) co_return r;
-  if (index_) {
-    auto caught = co_await catch_up_index();
+  if (index_ || log_presence_) {
+    auto caught = co_await catch_up();
     if (!caught) co_return caught;
   }
   if (log_presence_) log_presence_->start();
   co_return Result<void>{};
 }
 
-/// Indexes what the log retains past what the index holds. Live records (delivered from the
-/// head of the listen() call on) are indexed meanwhile; the newest seq of an id wins either way.
-Task<Result<void>> Backend::catch_up_index() {
+/// Reads what the log retains past what the index holds: indexes it, and finds the newest
+/// update's id (the log's last record may be a control record). Live records (delivered from
+/// the head of the listen() call on) are indexed meanwhile; the newest seq of an id wins.
+Task<Result<void>> Backend::catch_up() {
   auto head = co_await transport_.log->head();
   auto first = co_await transport_.log->earliest();
   if (!head || !first) co_return head ? first.error() : head.error();
-  index_->forget_through(*first);
-  Seq from = std::max(index_->indexed_through(), *first);
+  if (index_) index_->forget_through(*first);
+  // Without an index to advance, the scan is only for the newest update's id: from the start
+  // of what is retained (a node restarting with a durable index skips what it already read,
+  // and then knows the newest id only once one is delivered or found in that rest).
+  Seq from = index_ ? std::max(index_->indexed_through(), *first) : *first;
   std::size_t indexed = 0;
   while (from < *head) {
     auto page = co_await transport_.log->read_after(from, kCatchUpPage);
@@ -81,12 +85,15 @@ Task<Result<void>> Backend::catch_up_index() {
     if (page->empty()) break;
     for (const auto& stored : *page) {
       if (stored.seq > *head) break;
-      if (!stored.update->control) index_->record(stored.update->id, stored.seq, false);
+      if (stored.update->control) continue;
+      if (index_) index_->record(stored.update->id, stored.seq, false);
+      note_update_id(stored.seq, stored.update->id);
       ++indexed;
     }
     from = page->back().seq;
   }
   caught_up_ = true;
+  if (!index_) co_return Result<void>{};
   index_->advance_to(std::max(*head, delivered_.load()));
   logger("id_index")->info("id_index_ready records_read={} indexed_through={}", indexed, index_->indexed_through());
   co_return Result<void>{};
@@ -100,8 +107,9 @@ Task<void> Backend::prune_index() {
 void Backend::on_update(Stored stored) noexcept {
   delivered_ = stored.seq;
   const Update& u = *stored.update;
+  if (!u.control) note_update_id(stored.seq, u.id);
   if (index_) {
-    if (!u.control) index_->record(u.id, stored.seq, caught_up_.load());
+    if (!u.control && !u.id.empty()) index_->record(u.id, stored.seq, caught_up_.load());
     else if (caught_up_.load()) index_->advance_to(stored.seq);
     if (++since_prune_ >= kPruneEvery && !closed_) {
       since_prune_ = 0;
@@ -148,7 +156,18 @@ Task<Result<std::vector<Stored>>> Backend::read_after(Seq after, std::size_t lim
 
 Task<Result<Seq>> Backend::head() { return transport_.log->head(); }
 Task<Result<Seq>> Backend::earliest() { return transport_.log->earliest(); }
-Task<Result<std::string>> Backend::last_event_id() { return transport_.log->last_event_id(); }
+Task<Result<std::string>> Backend::last_event_id() {
+  if (!log_presence_) co_return co_await transport_.log->last_event_id();
+  if (closed_) co_return make_error_code(Errc::closed);
+  // The log's last record may be presence: the newest update this node read.
+  std::lock_guard lock(last_mutex_);
+  co_return last_update_.second;
+}
+
+void Backend::note_update_id(Seq seq, const std::string& id) {
+  std::lock_guard lock(last_mutex_);
+  if (seq > last_update_.first) last_update_ = {seq, id};
+}
 
 Task<Result<void>> Backend::announce(SubscriberInfo subscriber, bool online) {
   return presence_->announce(std::move(subscriber), online);

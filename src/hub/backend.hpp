@@ -6,6 +6,8 @@
 // Every other file of the hub and of http talks to this, never to a transport's parts.
 #include <atomic>
 #include <memory>
+#include <mutex>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -83,7 +85,8 @@ class Backend final : LogListener, PresenceListener {
   void on_error(boost::system::error_code ec) noexcept override;
   void on_gap() noexcept override;
   void on_subscribers_lost(std::vector<SubscriberInfo> subscribers) noexcept override;
-  Task<Result<void>> catch_up_index();
+  Task<Result<void>> catch_up();
+  void note_update_id(Seq seq, const std::string& id);
   Task<void> prune_index();
 
   Transport transport_;
@@ -99,6 +102,8 @@ class Backend final : LogListener, PresenceListener {
   std::atomic<bool> caught_up_{false}, closed_{false};
   std::atomic<Seq> delivered_{0};
   std::size_t since_prune_ = 0;  ///< log thread only
+  std::mutex last_mutex_;
+  std::pair<Seq, std::string> last_update_{0, "earliest"};  ///< guarded by last_mutex_
 };
 
 }  // namespace herald

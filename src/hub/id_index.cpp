@@ -67,6 +67,10 @@ IdIndex::~IdIndex() {
 }
 
 bool IdIndex::record(std::string_view id, Seq seq, bool advance) {
+  if (id.empty()) {  // LMDB takes no empty key, and no Last-Event-ID is empty
+    if (advance) advance_to(seq);
+    return true;
+  }
   std::string key = id_index_key(id);
   MDB_txn* txn = nullptr;
   int rc = mdb_txn_begin(env_, nullptr, 0, &txn);
@@ -108,6 +112,7 @@ void IdIndex::advance_to(Seq seq) {
 }
 
 std::optional<Seq> IdIndex::find(std::string_view id) const {
+  if (id.empty()) return std::nullopt;
   std::string key = id_index_key(id);
   MDB_txn* txn = nullptr;
   if (int rc = mdb_txn_begin(env_, nullptr, MDB_RDONLY, &txn); rc != 0) {

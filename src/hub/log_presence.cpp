@@ -116,11 +116,8 @@ Task<Result<std::vector<SubscriberInfo>>> LogPresence::list() {
   if (closed_) co_return make_error_code(Errc::closed);
   std::lock_guard lock(mutex_);
   std::vector<SubscriberInfo> out;
-  for (const auto& id : order_) {
-    auto it = nodes_.find(id);
-    if (it == nodes_.end()) continue;
-    for (auto& s : it->second.subscribers.list()) out.push_back(std::move(s));
-  }
+  for (auto& [id, node] : nodes_)  // node-id order: the same on every node, whenever it joined
+    for (auto& s : node.subscribers.list()) out.push_back(std::move(s));
   co_return out;
 }
 
@@ -133,8 +130,7 @@ void LogPresence::consume(const Stored& stored) {
     std::string kind = j.value("k", ""), node = j["n"].get<std::string>();
     std::lock_guard lock(mutex_);
     auto seen = [&](const std::string& id) -> Node& {
-      auto [it, fresh] = nodes_.try_emplace(id);
-      if (fresh) order_.push_back(id);
+      auto it = nodes_.try_emplace(id).first;
       it->second.last_seen = Clock::now();
       return it->second;
     };
@@ -144,7 +140,6 @@ void LogPresence::consume(const Stored& stored) {
         // The first `gone` for the node counts; its writer announces the node's subscribers.
         if (by == node_id_ && node != node_id_) lost = it->second.subscribers.list();
         nodes_.erase(it);
-        std::erase(order_, node);
       }
       restore = node == node_id_ && by != node_id_;
       if (!by.empty()) seen(by);

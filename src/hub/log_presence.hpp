@@ -72,7 +72,6 @@ class LogPresence final : public PresenceRegistry {
   boost::asio::any_io_executor executor_;
   boost::asio::steady_timer timer_;
   std::mutex mutex_;
-  std::vector<std::string> order_;      ///< node ids, in the order first seen (stable listing)
   std::map<std::string, Node> nodes_;   ///< guarded by mutex_
   Seq consumed_ = 0;                    ///< guarded by mutex_
   std::multimap<Seq, std::shared_ptr<AsyncEvent>> consumed_waiters_;  ///< guarded by mutex_

@@ -100,11 +100,12 @@ return out
 )lua";
 
 /// KEYS: nodes. ARGV: key prefix "P:", ttl (ms). The presence records of every live node,
-/// node by node.
+/// node by node in node-id order (stable: heartbeats reorder the sorted set, not this).
 inline constexpr const char* kPresence = R"lua(
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local nodes = redis.call('ZRANGEBYSCORE', KEYS[1], now - tonumber(ARGV[2]), '+inf')
+table.sort(nodes)
 local out = {}
 for _, node in ipairs(nodes) do
   local subs = redis.call('HGETALL', ARGV[1] .. 'subs:' .. node)

@@ -3,9 +3,11 @@
 
 #include <gtest/gtest.h>
 
+#include "hub/backend.hpp"
 #include "hub/shard.hpp"
 #include "hub/sse_encoder.hpp"
 #include "support/run_task.hpp"
+#include "transport/local_parts.hpp"
 #include "transport/transport.hpp"
 
 namespace herald {
@@ -17,6 +19,8 @@ class DirectListener final : public Listener {
   explicit DirectListener(Shard& shard) : shard_(shard) {}
   void on_update(Stored stored) noexcept override { shard_.dispatch(stored); }
   void on_error(boost::system::error_code) noexcept override {}
+  void on_gap() noexcept override {}
+  void on_subscribers_lost(std::vector<SubscriberInfo>) noexcept override {}
 
  private:
   Shard& shard_;
@@ -31,11 +35,63 @@ UpdatePtr make_update(std::string id, std::vector<std::string> topics, bool is_p
   return u;
 }
 
+/// A log that forwards to another (tests override what they change).
+class ForwardingLog : public Log {
+ public:
+  explicit ForwardingLog(std::unique_ptr<Log> inner) : inner_(std::move(inner)) {}
+  LogCapabilities capabilities() const override { return inner_->capabilities(); }
+  Task<Result<Seq>> publish(UpdatePtr u) override { return inner_->publish(std::move(u)); }
+  Task<Result<void>> listen(LogListener& l, FlowGate& g) override { return inner_->listen(l, g); }
+  Task<Result<Seq>> find(std::string id) override { return inner_->find(std::move(id)); }
+  Task<Result<std::vector<Stored>>> read_after(Seq after, std::size_t limit) override {
+    return inner_->read_after(after, limit);
+  }
+  Task<Result<Seq>> head() override { return inner_->head(); }
+  Task<Result<Seq>> earliest() override { return inner_->earliest(); }
+  Task<Result<std::string>> last_event_id() override { return inner_->last_event_id(); }
+  bool healthy() const override { return inner_->healthy(); }
+  Task<void> close() override { return inner_->close(); }
+
+ protected:
+  std::unique_ptr<Log> inner_;
+};
+
+/// A transport of the local parts around `log`.
+Transport around(std::unique_ptr<Log> log) {
+  return {std::move(log), std::make_unique<LocalPresenceRegistry>(), std::make_unique<LocalLeases>()};
+}
+
+/// The log of a fresh local transport.
+std::unique_ptr<Log> local_log(const std::string& url) { return std::move(make_transport(url).log); }
+
+/// A shard reading history from a backend over `transport`, delivered to by listener L.
+template <class L>
+struct Rig {
+  explicit Rig(Transport transport)
+      : shard(0, config, gate),
+        backend(std::move(transport), BackendOptions{}, shard.context().get_executor()),
+        listener(shard) {
+    shard.attach(backend);
+    test::run_task(shard.context(), backend.listen(listener, gate));
+  }
+  explicit Rig(const std::string& url) : Rig(make_transport(url)) {}
+  Seq publish(UpdatePtr u) { return test::run_task(shard.context(), backend.publish(std::move(u))).value(); }
+  void publish(std::string id) { publish(make_update(std::move(id), {"t"})); }
+  std::shared_ptr<Subscriber> subscriber(std::size_t capacity = 1000) {
+    auto s = std::make_shared<Subscriber>(shard.context().get_executor(), capacity);
+    s->topics = {"t"};
+    return s;
+  }
+  Config config;
+  FlowGate gate{1u << 20, 1u << 19};
+  Shard shard;
+  Backend backend;
+  L listener;
+};
+
 class ShardTest : public ::testing::Test {
  protected:
-  ShardTest() : transport_(make_transport("local://?size=100")), shard_(0, config_, *transport_), listener_(shard_) {
-    test::run_task(shard_.context(), transport_->listen(listener_));
-  }
+  ShardTest() : rig_("local://?size=100"), shard_(rig_.shard) {}
 
   std::shared_ptr<Subscriber> subscriber(std::vector<std::string> topics,
                                          std::optional<std::vector<std::string>> may_see = std::nullopt,
@@ -48,10 +104,10 @@ class ShardTest : public ::testing::Test {
   }
 
   ReplayOutcome subscribe(const std::shared_ptr<Subscriber>& s, std::optional<std::string> cursor = std::nullopt) {
-    return test::run_task(shard_.context(), shard_.subscribe(s, std::move(cursor)));
+    return test::run_task(shard_.context(), shard_.subscribe(s, std::move(cursor))).value();
   }
 
-  Seq publish(UpdatePtr u) { return test::run_task(shard_.context(), transport_->publish(std::move(u))).value(); }
+  Seq publish(UpdatePtr u) { return rig_.publish(std::move(u)); }
 
   static std::vector<std::string> ids(Subscriber& s) {
     std::vector<std::string> out;
@@ -62,10 +118,8 @@ class ShardTest : public ::testing::Test {
     return out;
   }
 
-  Config config_;
-  std::unique_ptr<Transport> transport_;
-  Shard shard_;
-  DirectListener listener_;
+  Rig<DirectListener> rig_;
+  Shard& shard_;
 };
 
 TEST_F(ShardTest, DeliversToMatchingSelectorsOnly) {
@@ -195,42 +249,24 @@ TEST_F(ShardTest, PrivateUpdatesAreFilteredDuringReplay) {
   EXPECT_EQ(ids(*anonymous), std::vector<std::string>{"pub"});
 }
 
-/// A transport whose find() lets a publish race the replay, as a concurrent publisher would.
-class RacingTransport final : public Transport {
+/// A log whose find() lets a publish race the replay, as a concurrent publisher would.
+class RacingLog final : public ForwardingLog {
  public:
-  RacingTransport(Transport& inner, UpdatePtr racer) : inner_(inner), racer_(std::move(racer)) {}
-  Task<Result<Seq>> publish(UpdatePtr u) override { return inner_.publish(std::move(u)); }
-  Task<Result<void>> listen(Listener& l) override { return inner_.listen(l); }
+  RacingLog(std::unique_ptr<Log> inner, UpdatePtr racer) : ForwardingLog(std::move(inner)), racer_(std::move(racer)) {}
   Task<Result<Seq>> find(std::string id) override {
-    if (racer_) co_await inner_.publish(std::exchange(racer_, nullptr));
-    co_return co_await inner_.find(std::move(id));
+    if (racer_) co_await inner_->publish(std::exchange(racer_, nullptr));
+    co_return co_await inner_->find(std::move(id));
   }
-  Task<Result<std::vector<Stored>>> read_after(Seq after, std::size_t limit) override {
-    return inner_.read_after(after, limit);
-  }
-  Task<Result<Seq>> head() override { return inner_.head(); }
-  Task<Result<std::string>> last_event_id() override { return inner_.last_event_id(); }
-  Task<Result<void>> announce(SubscriberInfo s, bool online) override { return inner_.announce(std::move(s), online); }
-  Task<Result<std::vector<SubscriberInfo>>> presence() override { return inner_.presence(); }
-  bool healthy() const override { return true; }
-  Task<void> close() override { return inner_.close(); }
 
  private:
-  Transport& inner_;
   UpdatePtr racer_;
 };
 
 TEST(ShardReplay, UpdatePublishedDuringReplayArrivesExactlyOnceInOrder) {
-  Config config;
-  auto inner = make_transport("local://?size=100");
-  RacingTransport racing(*inner, make_update("racer", {"t"}));
-  Shard shard(0, config, racing);
-  DirectListener listener(shard);
-  test::run_task(shard.context(), inner->listen(listener));
-  for (int i = 1; i <= 3; ++i) test::run_task(shard.context(), inner->publish(make_update(std::to_string(i), {"t"})));
-  auto s = std::make_shared<Subscriber>(shard.context().get_executor(), 1000);
-  s->topics = {"t"};
-  test::run_task(shard.context(), shard.subscribe(s, std::string("1")));
+  Rig<DirectListener> rig(around(std::make_unique<RacingLog>(local_log("local://?size=100"), make_update("racer", {"t"}))));
+  for (int i = 1; i <= 3; ++i) rig.publish(std::to_string(i));
+  auto s = rig.subscriber();
+  test::run_task(rig.shard.context(), rig.shard.subscribe(s, std::string("1"))).value();
   std::vector<std::string> got;
   for (const auto& f : s->queue()) got.push_back(f->substr(4, f->find('\n') - 4));
   EXPECT_EQ(got, (std::vector<std::string>{"2", "3", "racer"}));
@@ -248,6 +284,8 @@ class DeferredListener final : public Listener {
   explicit DeferredListener(Shard& shard) : shard_(shard) {}
   void on_update(Stored stored) noexcept override { pending_.push_back(std::move(stored)); }
   void on_error(boost::system::error_code) noexcept override {}
+  void on_gap() noexcept override {}
+  void on_subscribers_lost(std::vector<SubscriberInfo>) noexcept override {}
   void flush() {
     for (const auto& s : pending_) shard_.dispatch(s);
     pending_.clear();
@@ -256,24 +294,6 @@ class DeferredListener final : public Listener {
  private:
   Shard& shard_;
   std::vector<Stored> pending_;
-};
-
-/// A shard on a local transport with listener L, for the replay tests.
-template <class L>
-struct Rig {
-  explicit Rig(const std::string& url) : transport(make_transport(url)), shard(0, config, *transport), listener(shard) {
-    test::run_task(shard.context(), transport->listen(listener));
-  }
-  void publish(std::string id) { test::run_task(shard.context(), transport->publish(make_update(std::move(id), {"t"}))); }
-  std::shared_ptr<Subscriber> subscriber(std::size_t capacity = 1000) {
-    auto s = std::make_shared<Subscriber>(shard.context().get_executor(), capacity);
-    s->topics = {"t"};
-    return s;
-  }
-  Config config;
-  std::unique_ptr<Transport> transport;
-  Shard shard;
-  L listener;
 };
 
 /// The ids of the frames queued for `s`, in order.
@@ -288,7 +308,7 @@ TEST(ShardReplay, UpdateStillInTheShardQueueAfterReplayIsNotDeliveredTwice) {
   for (int i = 1; i <= 3; ++i) rig.publish(std::to_string(i));
   // Updates 1-3 are published but not yet dispatched; the subscriber replays from 1.
   auto s = rig.subscriber();
-  test::run_task(rig.shard.context(), rig.shard.subscribe(s, std::string("1")));
+  test::run_task(rig.shard.context(), rig.shard.subscribe(s, std::string("1"))).value();
   rig.listener.flush();
   rig.publish("4");
   rig.listener.flush();
@@ -303,7 +323,7 @@ TEST(ShardReplay, LongReplayIsPagedAndHandsOverToLiveWithoutGapOrDuplicate) {
   Rig<DirectListener> rig("local://?size=5000");
   for (int i = 0; i < 2500; ++i) rig.publish(std::to_string(i));
   auto s = rig.subscriber(10);  // capacity does not limit replay
-  test::run_task(rig.shard.context(), rig.shard.subscribe(s, std::string("earliest")));
+  test::run_task(rig.shard.context(), rig.shard.subscribe(s, std::string("earliest"))).value();
   EXPECT_TRUE(s->replaying);
   EXPECT_EQ(s->queue().size(), 1000u);  // one page, not the whole history
   std::vector<std::string> got;
@@ -325,12 +345,11 @@ TEST(ShardReplay, LongReplayIsPagedAndHandsOverToLiveWithoutGapOrDuplicate) {
   EXPECT_FALSE(s->closed());
 }
 
-/// A transport whose history page comes back after an update stored later was already
-/// delivered live: what a cluster bus (Redis: XRANGE on one connection, XREAD on another)
-/// can do.
-class LateReplyTransport final : public Transport {
+/// A log whose history page comes back after an update stored later was already delivered
+/// live: what a cluster bus (Redis: XRANGE on one connection, XREAD on another) can do.
+class LateReplyLog final : public ForwardingLog {
  public:
-  explicit LateReplyTransport(std::unique_ptr<Transport> inner) : inner_(std::move(inner)) {}
+  using ForwardingLog::ForwardingLog;
   std::function<void()> before_reply;  ///< runs once, between reading a page and returning it
 
   Task<Result<std::vector<Stored>>> read_after(Seq after, std::size_t limit) override {
@@ -338,43 +357,24 @@ class LateReplyTransport final : public Transport {
     if (auto hook = std::exchange(before_reply, nullptr)) hook();
     co_return page;
   }
-  Task<Result<Seq>> publish(UpdatePtr u) override { return inner_->publish(std::move(u)); }
-  Task<Result<void>> listen(Listener& l) override { return inner_->listen(l); }
-  Task<Result<Seq>> find(std::string id) override { return inner_->find(std::move(id)); }
-  Task<Result<Seq>> head() override { return inner_->head(); }
-  Task<Result<std::string>> last_event_id() override { return inner_->last_event_id(); }
-  Task<Result<void>> announce(SubscriberInfo s, bool online) override { return inner_->announce(std::move(s), online); }
-  Task<Result<std::vector<SubscriberInfo>>> presence() override { return inner_->presence(); }
-  bool healthy() const override { return inner_->healthy(); }
-  Task<void> close() override { return inner_->close(); }
-
- private:
-  std::unique_ptr<Transport> inner_;
 };
 
 TEST(ShardReplay, UpdateDeliveredLiveBeforeTheLastPageReturnsIsNotLost) {
-  Config config;
-  auto late = std::make_unique<LateReplyTransport>(make_transport("local://?size=100"));
-  LateReplyTransport& transport = *late;
-  Shard shard(0, config, transport);
-  DirectListener listener(shard);
-  test::run_task(shard.context(), transport.listen(listener));
-  auto publish = [&](std::string id) {
-    test::run_task(shard.context(), transport.publish(make_update(std::move(id), {"t"})));
-  };
-  for (int i = 1; i <= 3; ++i) publish(std::to_string(i));
-  auto s = std::make_shared<Subscriber>(shard.context().get_executor(), 1000);
-  s->topics = {"t"};
+  auto late = std::make_unique<LateReplyLog>(local_log("local://?size=100"));
+  LateReplyLog& log = *late;
+  Rig<DirectListener> rig(around(std::move(late)));
+  for (int i = 1; i <= 3; ++i) rig.publish(std::to_string(i));
+  auto s = rig.subscriber();
   // The page (2, 3) is read; then "4" is stored and dispatched live; then the page returns.
-  transport.before_reply = [&] {
+  log.before_reply = [&] {
     auto u = make_update("4", {"t"});
     boost::asio::io_context io;
-    test::run_task(io, transport.publish(u));
+    test::run_task(io, log.publish(u));
   };
-  test::run_task(shard.context(), shard.subscribe(s, std::string("1")));
+  test::run_task(rig.shard.context(), rig.shard.subscribe(s, std::string("1"))).value();
   EXPECT_FALSE(s->replaying);
   EXPECT_EQ(queued_ids(*s), (std::vector<std::string>{"2", "3", "4"}));
-  publish("5");
+  rig.publish("5");
   EXPECT_EQ(queued_ids(*s), (std::vector<std::string>{"2", "3", "4", "5"}));
 }
 
@@ -382,7 +382,7 @@ TEST(ShardReplay, HistoryTrimmedDuringReplayClosesTheSubscriber) {
   Rig<DirectListener> rig("local://?size=1500");
   for (int i = 0; i < 1500; ++i) rig.publish(std::to_string(i));
   auto s = rig.subscriber(10);
-  test::run_task(rig.shard.context(), rig.shard.subscribe(s, std::string("earliest")));
+  test::run_task(rig.shard.context(), rig.shard.subscribe(s, std::string("earliest"))).value();
   ASSERT_TRUE(s->replaying);
   for (int i = 0; i < 1500; ++i) rig.publish("x");
   test::run_task(rig.shard.context(), rig.shard.replay_next(s));

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include "support/node.hpp"
 #include "support/run_task.hpp"
 #include "transport/update_codec.hpp"
 #include "transport/transport.hpp"
@@ -22,12 +23,12 @@ class LmdbTest : public ::testing::Test {
     fs::remove_all(dir_);
   }
   void TearDown() override { fs::remove_all(dir_); }
-  std::unique_ptr<Transport> open(const std::string& query = "") {
-    return make_transport("lmdb://" + dir_.string() + query);
+  std::unique_ptr<test::Node> open(const std::string& query = "") {
+    return std::make_unique<test::Node>("lmdb://" + dir_.string() + query);
   }
   template <class T>
   T run(Task<T> t) { return test::run_task(io_, std::move(t)); }
-  Seq publish(Transport& t, std::string id, std::string data = "d") {
+  Seq publish(test::Node& t, std::string id, std::string data = "d") {
     auto u = std::make_shared<Update>();
     u->id = std::move(id);
     u->topics = {"https://example.com/t"};
@@ -35,7 +36,7 @@ class LmdbTest : public ::testing::Test {
     return run(t.publish(u)).value();
   }
 
-  Seq publish_event(Transport& t, std::string id) {
+  Seq publish_event(test::Node& t, std::string id) {
     auto u = std::make_shared<Update>();
     u->id = std::move(id);
     u->topics = {"/.well-known/mercure/subscriptions/t/s"};

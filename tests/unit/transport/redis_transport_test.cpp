@@ -10,6 +10,8 @@
 #include <gtest/gtest.h>
 
 #include "config/config.hpp"
+#include "support/node.hpp"
+#include "support/recorder.hpp"
 #include "support/redis_server.hpp"
 #include "support/run_task.hpp"
 #include "transport/redis/redis_options.hpp"
@@ -26,36 +28,7 @@ std::string resp(const std::vector<std::string>& args) {
   return out;
 }
 
-class Recorder final : public Listener {
- public:
-  void on_update(Stored stored) noexcept override {
-    std::lock_guard lock(mutex);
-    seen.push_back(std::move(stored));
-    changed.notify_all();
-  }
-  void on_error(boost::system::error_code) noexcept override {}
-  void on_gap() noexcept override {
-    std::lock_guard lock(mutex);
-    ++gaps;
-    changed.notify_all();
-  }
-  void on_subscribers_lost(std::vector<SubscriberInfo> subscribers) noexcept override {
-    std::lock_guard lock(mutex);
-    for (auto& s : subscribers) lost.push_back(s.id);
-    changed.notify_all();
-  }
-  /// Waits (15 s at most) for `done` to hold, under the lock.
-  template <class Pred>
-  bool wait(Pred done) {
-    std::unique_lock lock(mutex);
-    return changed.wait_for(lock, std::chrono::seconds(15), done);
-  }
-  std::mutex mutex;
-  std::condition_variable changed;
-  std::vector<Stored> seen;
-  std::vector<std::string> lost;
-  int gaps = 0;
-};
+using test::Recorder;
 
 UpdatePtr update(std::string id) {
   auto u = std::make_shared<Update>();
@@ -69,12 +42,12 @@ class RedisTransportTest : public ::testing::Test {
  protected:
   template <class T>
   T run(Task<T> t) { return test::run_task(io_, std::move(t)); }
-  std::unique_ptr<Transport> node(Recorder& r, const std::string& query = "") {
-    auto t = make_transport(redis_.url("cluster") + query);
+  std::unique_ptr<test::Node> node(Recorder& r, const std::string& query = "") {
+    auto t = std::make_unique<test::Node>(redis_.url("cluster") + query);
     EXPECT_TRUE(run(t->listen(r)).has_value());
     return t;
   }
-  Result<Seq> publish(Transport& t, const std::string& id) { return run(t.publish(update(id))); }
+  Result<Seq> publish(test::Node& t, const std::string& id) { return run(t.publish(update(id))); }
 
   test::RedisServer redis_;
   boost::asio::io_context io_;
@@ -116,7 +89,7 @@ TEST_F(RedisTransportTest, UpdatesReachEveryNodeInOneOrder) {
   Recorder ra, rb, rc;
   auto a = node(ra), b = node(rb), c = node(rc);
   std::vector<std::thread> publishers;
-  for (Transport* t : {a.get(), b.get(), c.get()}) {
+  for (test::Node* t : {a.get(), b.get(), c.get()}) {
     publishers.emplace_back([t, this] {
       boost::asio::io_context io;
       for (int i = 0; i < 100; ++i) ASSERT_TRUE(test::run_task(io, t->publish(update("u"))).has_value());
@@ -203,7 +176,7 @@ TEST_F(RedisTransportTest, WrongPasswordIsAConfigErrorAndTheRightOneWorks) {
   EXPECT_THROW(make_transport("redis://" + base), ConfigError);  // no password at all
   EXPECT_THROW(make_transport("redis://:s3cret@" + base + "?db=1000"), ConfigError);  // no such database (16 by default)
   Recorder r;  // declared first: the listener must outlive the transport that calls it
-  auto t = make_transport("redis://:s3cret@" + base);
+  auto t = std::make_unique<test::Node>("redis://:s3cret@" + base);
   ASSERT_TRUE(run(t->listen(r)).has_value());
   EXPECT_TRUE(publish(*t, "x").has_value());
 }
@@ -211,7 +184,7 @@ TEST_F(RedisTransportTest, WrongPasswordIsAConfigErrorAndTheRightOneWorks) {
 TEST_F(RedisTransportTest, UnreachableRedisIsUnhealthyNotFatal) {
   int port = redis_.port();
   redis_.stop();
-  auto t = make_transport("redis://127.0.0.1:" + std::to_string(port) + "/s?connect_timeout=1s");
+  auto t = std::make_unique<test::Node>("redis://127.0.0.1:" + std::to_string(port) + "/s?connect_timeout=1s");
   EXPECT_FALSE(t->healthy());
   EXPECT_FALSE(publish(*t, "x").has_value());
   run(t->close());
@@ -223,7 +196,7 @@ TEST_F(RedisTransportTest, PresenceListsEveryNodesSubscribers) {
   ASSERT_TRUE(run(a->announce(SubscriberInfo{"sub-a", {"t1"}, R"({"u":1})"}, true)).has_value());
   ASSERT_TRUE(run(b->announce(SubscriberInfo{"sub-b", {"t2", "t3"}, ""}, true)).has_value());
   // A node is listed once its first heartbeat is in: both have beaten when they connected.
-  for (Transport* t : {a.get(), b.get()}) {
+  for (test::Node* t : {a.get(), b.get()}) {
     auto list = run(t->presence()).value();
     std::vector<std::string> ids;
     for (auto& s : list) ids.push_back(s.id);
@@ -350,7 +323,7 @@ class RedisTls : public ::testing::Test {
 
 TEST_F(RedisTls, ConnectsOverTlsTrustingTheGivenCa) {
   Recorder r;  // declared first: the listener must outlive the transport that calls it
-  auto t = make_transport(url("?tls_ca_file=" + dir_ + "/cert.pem"));
+  auto t = std::make_unique<test::Node>(url("?tls_ca_file=" + dir_ + "/cert.pem"));
   ASSERT_TRUE(test::run_task(io_, t->listen(r)).has_value());
   EXPECT_TRUE(test::run_task(io_, t->publish(update("over-tls"))).has_value());
   ASSERT_TRUE(r.wait([&] { return r.seen.size() >= 1; }));
@@ -358,10 +331,10 @@ TEST_F(RedisTls, ConnectsOverTlsTrustingTheGivenCa) {
 }
 
 TEST_F(RedisTls, AnUntrustedCertificateIsRefusedUnlessInsecure) {
-  auto untrusted = make_transport(url("?connect_timeout=2s"));  // self-signed: not in the system's CAs
+  auto untrusted = std::make_unique<test::Node>(url("?connect_timeout=2s"));  // self-signed: not in the system's CAs
   EXPECT_FALSE(untrusted->healthy());
   EXPECT_FALSE(test::run_task(io_, untrusted->publish(update("x"))).has_value());
-  auto insecure = make_transport(url("?tls_insecure=1"));
+  auto insecure = std::make_unique<test::Node>(url("?tls_insecure=1"));
   EXPECT_TRUE(test::run_task(io_, insecure->publish(update("y"))).has_value());
 }
 

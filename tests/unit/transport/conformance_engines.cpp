@@ -1,0 +1,142 @@
+#include "transport/conformance_engines.hpp"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <map>
+#include <stdexcept>
+
+#include <nlohmann/json.hpp>
+
+#include "core/uuid.hpp"
+#include "support/redis_server.hpp"
+#include "support/run_task.hpp"
+#include "support/shared_log.hpp"
+
+namespace herald::test {
+namespace {
+
+std::string resp(const std::vector<std::string>& args) {
+  std::string out = "*" + std::to_string(args.size()) + "\r\n";
+  for (const auto& a : args) out += "$" + std::to_string(a.size()) + "\r\n" + a + "\r\n";
+  return out;
+}
+
+class LocalEngine final : public Engine {
+ public:
+  std::string name() const override { return "local"; }
+  bool multi_node() const override { return false; }
+  void fresh(std::size_t retention) override { size_ = retention ? retention : 100000; }
+  Transport node() override { return make_transport("local://?size=" + std::to_string(size_)); }
+
+ private:
+  std::size_t size_ = 100000;
+};
+
+class LmdbEngine final : public Engine {
+ public:
+  std::string name() const override { return "lmdb"; }
+  bool multi_node() const override { return false; }
+  void fresh(std::size_t retention) override {
+    static int n = 0;
+    dir_ = std::filesystem::temp_directory_path() /
+           ("herald-kit-" + std::to_string(::getpid()) + "-" + std::to_string(n++));
+    std::filesystem::remove_all(dir_);
+    query_ = "?sync=none" + (retention ? "&size=" + std::to_string(retention) : std::string());
+  }
+  ~LmdbEngine() override {
+    if (!dir_.empty()) std::filesystem::remove_all(dir_);
+  }
+  Transport node() override { return make_transport("lmdb://" + dir_.string() + query_); }
+
+ private:
+  std::filesystem::path dir_;
+  std::string query_;
+};
+
+class RedisEngine final : public Engine {
+ public:
+  std::string name() const override { return "redis"; }
+  bool multi_node() const override { return true; }
+  bool consumer_lags() const override { return true; }
+  bool can_restart() const override { return true; }
+  bool can_force_gap() const override { return true; }
+  bool can_plant_dead_node() const override { return true; }
+  void fresh(std::size_t retention) override {
+    static int n = 0;
+    stream_ = "kit-" + std::to_string(n++);
+    query_ = "?presence_ttl=1s" + (retention ? "&max_len_approx=" + std::to_string(retention) : std::string());
+  }
+  Transport node() override { return make_transport(server().url(stream_) + query_); }
+  void force_gap() override { server().raw_command(resp({"INCRBY", stream_ + ":seq", "3"})); }
+  void plant_dead_node(const std::vector<SubscriberInfo>& subscribers) override {
+    std::vector<std::string> hset{"HSET", stream_ + ":subs:dead-" + stream_};
+    for (const auto& s : subscribers) {
+      hset.push_back(s.id);
+      hset.push_back(nlohmann::json{{"id", s.id}, {"topics", s.topics}, {"payload", s.payload_json}}.dump());
+    }
+    server().raw_command(resp(hset));
+    server().raw_command(resp({"ZADD", stream_ + ":nodes", "1", "dead-" + stream_}));
+  }
+  void kill() override { server().stop(true); }
+  void restart() override { server().start(); }
+
+ private:
+  static RedisServer& server() {
+    static RedisServer s;  // one per test binary
+    return s;
+  }
+  std::string stream_;
+  std::string query_;
+};
+
+class GenericEngine final : public Engine {
+ public:
+  std::string name() const override { return "generic"; }
+  bool multi_node() const override { return true; }
+  bool can_plant_dead_node() const override { return true; }
+  void fresh(std::size_t retention) override {
+    shared_ = std::make_shared<SharedLog>("local://?size=" + std::to_string(retention ? retention : 100000));
+    leases_ = std::make_shared<LocalLeases>();
+  }
+  Transport node() override { return shared_log_node(shared_, leases_); }
+  BackendOptions options() const override {
+    BackendOptions o;
+    o.presence_ttl = std::chrono::seconds(1);
+    return o;
+  }
+  /// A node's records, written as that node would have, and then nothing more from it.
+  void plant_dead_node(const std::vector<SubscriberInfo>& subscribers) override {
+    boost::asio::io_context io;
+    for (const auto& s : subscribers) {
+      auto u = std::make_shared<Update>();
+      u->id = make_urn_uuid_v7();
+      u->topics = {"herald:presence"};
+      u->data = nlohmann::json{{"k", "on"}, {"n", "dead-node"}, {"s", {{"id", s.id}, {"topics", s.topics},
+                                                                       {"payload", s.payload_json}}}}.dump();
+      u->is_private = u->subscription_event = u->control = true;
+      run_task(io, shared_->inner().publish(u)).value();
+    }
+  }
+
+ private:
+  std::shared_ptr<SharedLog> shared_;
+  std::shared_ptr<LocalLeases> leases_;
+};
+
+}  // namespace
+
+Engine& engine(const std::string& name) {
+  static std::map<std::string, std::unique_ptr<Engine>> engines;
+  auto& e = engines[name];
+  if (!e) {
+    if (name == "local") e = std::make_unique<LocalEngine>();
+    else if (name == "lmdb") e = std::make_unique<LmdbEngine>();
+    else if (name == "redis") e = std::make_unique<RedisEngine>();
+    else if (name == "generic") e = std::make_unique<GenericEngine>();
+    else throw std::invalid_argument("no engine " + name);
+  }
+  return *e;
+}
+
+}  // namespace herald::test
