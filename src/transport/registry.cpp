@@ -9,7 +9,9 @@
 #include "core/config_error.hpp"
 #include "transport/lmdb/lmdb_transport.hpp"
 #include "transport/local/local_transport.hpp"
+#ifdef HERALD_WITH_REDIS
 #include "transport/redis/redis_transport.hpp"
+#endif
 #include "transport/transport.hpp"
 
 namespace herald {
@@ -21,8 +23,10 @@ const std::pair<const char*, Factory> kTransports[] = {
     {"null", [](const boost::urls::url_view& url) { return make_local_transport(url); }},
     {"lmdb", [](const boost::urls::url_view& url) { return make_lmdb_transport(url, false); }},
     {"bolt", [](const boost::urls::url_view& url) { return make_lmdb_transport(url, true); }},
+#ifdef HERALD_WITH_REDIS
     {"redis", [](const boost::urls::url_view& url) { return make_redis_transport(url); }},
     {"rediss", [](const boost::urls::url_view& url) { return make_redis_transport(url); }},
+#endif
 };
 }  // namespace
 
@@ -31,8 +35,10 @@ Transport make_transport(const std::string& text) {
   if (!url) throw ConfigError("invalid transport_url: \"" + text + "\" is not a URL");
   for (const auto& [scheme, factory] : kTransports)
     if (url->scheme() == scheme) return factory(*url);
+  std::string supported;
+  for (const auto& [scheme, factory] : kTransports) supported += (supported.empty() ? "" : ", ") + std::string(scheme) + "://";
   throw ConfigError("invalid transport_url: unsupported scheme \"" + std::string(url->scheme()) +
-                    "\" (supported: local://, lmdb://, bolt://, redis://, rediss://)");
+                    "\" (supported by this build: " + supported + ")");
 }
 
 }  // namespace herald

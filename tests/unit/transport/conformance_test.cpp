@@ -50,11 +50,11 @@ struct Param {
   std::string engine;
   int nodes;
 };
+void PrintTo(const Param& p, std::ostream* os) { *os << p.engine << " x" << p.nodes; }
 
 class Conformance : public ::testing::TestWithParam<Param> {
  protected:
   void SetUp() override {
-    if (GetParam().nodes > 1 && !engine().multi_node()) GTEST_SKIP() << "a single-node engine";
     engine().fresh();
   }
   test::Engine& engine() { return test::engine(GetParam().engine); }
@@ -301,8 +301,11 @@ TEST_P(Conformance, ReadAfterEdgeCases) {
   for (std::size_t i = 0; i < nodes_.size(); ++i) {
     recorder(i).wait_seen(2);
     EXPECT_TRUE(run(node(i).read_after(0, 0)).value().empty()) << "limit 0";
-    EXPECT_TRUE(run(node(i).read_after(head, 10)).value().empty()) << "after = head";
-    EXPECT_TRUE(run(node(i).read_after(head + 100, 10)).value().empty()) << "after > head";
+    // (The hub's own presence records may follow "b" on an engine without presence.)
+    EXPECT_TRUE(updates_only(run(node(i).read_after(head, 10)).value()).empty()) << "after = head";
+    Seq now = run(node(i).head()).value();
+    EXPECT_TRUE(run(node(i).read_after(now, 10)).value().empty()) << "after = head";
+    EXPECT_TRUE(run(node(i).read_after(now + 100, 10)).value().empty()) << "after > head";
     auto one = updates_only(run(node(i).read_after(head - 1, 1)).value());
     ASSERT_EQ(one.size(), 1u);
     EXPECT_EQ(one[0].update->id, "b");
@@ -525,12 +528,15 @@ TEST_P(Conformance, ReplayHandoverWhilePublishersRunHasNoGapAndNoDuplicate) {
 
 /// The engines this test binary runs the kit on (HERALD_KIT_ENGINES, comma-separated: the
 /// engines that need a server have a binary, and a ctest label, of their own).
+/// Three nodes only on an engine that serves several.
 std::vector<Param> params() {
   std::vector<Param> out;
   std::string engines = HERALD_KIT_ENGINES;
   for (std::size_t at = 0; at <= engines.size();) {
     auto comma = std::min(engines.find(',', at), engines.size());
-    for (int nodes : {1, 3}) out.push_back({engines.substr(at, comma - at), nodes});
+    std::string name = engines.substr(at, comma - at);
+    out.push_back({name, 1});
+    if (test::engine(name).multi_node()) out.push_back({name, 3});
     at = comma + 1;
   }
   return out;
