@@ -140,3 +140,25 @@ class Shutdown(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class ForwardedHeaders(unittest.TestCase):
+    """use_forwarded_headers: the client address in the logs comes from Forwarded / X-Forwarded-For."""
+
+    def remote_logged(self, hub, headers):
+        with hub.subscribe(["t"], headers=headers) as s:
+            s.open()
+            self.assertTrue(hub.wait_for_log("subscribed subscriber="))
+        line = [l for l in hub.logs().splitlines() if "subscribed subscriber=" in l][0]
+        return line.split("remote=")[1].split()[0]
+
+    def test_trusted_only_when_enabled(self):
+        with Hub(allow_anonymous=True, debug=True, use_forwarded_headers=True) as hub:
+            self.assertEqual(self.remote_logged(hub, {"X-Forwarded-For": "203.0.113.7, 10.0.0.1"}), "203.0.113.7")
+        with Hub(allow_anonymous=True, debug=True, use_forwarded_headers=True) as hub:
+            self.assertEqual(self.remote_logged(hub, {"Forwarded": 'for="198.51.100.2";proto=https'}), "198.51.100.2")
+        with Hub(allow_anonymous=True, debug=True, use_forwarded_headers=True) as hub:
+            # A malformed value is not trusted: the peer's address is logged.
+            self.assertEqual(self.remote_logged(hub, {"X-Forwarded-For": "a" * 200}), "127.0.0.1")
+        with Hub(allow_anonymous=True, debug=True) as hub:
+            self.assertEqual(self.remote_logged(hub, {"X-Forwarded-For": "203.0.113.7"}), "127.0.0.1")

@@ -390,3 +390,51 @@ TEST(ShardReplay, HistoryTrimmedDuringReplayClosesTheSubscriber) {
 }
 }  // namespace
 }  // namespace herald
+
+namespace herald {
+namespace {
+/// A log whose engine fails to answer find() or head().
+class FailingLog final : public ForwardingLog {
+ public:
+  using ForwardingLog::ForwardingLog;
+  bool fail_find = false, fail_head = false;
+  Task<Result<Seq>> find(std::string id) override {
+    if (fail_find) co_return make_error_code(Errc::transport_failure);
+    co_return co_await inner_->find(std::move(id));
+  }
+  Task<Result<Seq>> head() override {
+    if (fail_head) co_return make_error_code(Errc::transport_failure);
+    co_return co_await inner_->head();
+  }
+};
+
+TEST(ShardReplay, ABackendFailureFailsTheSubscriptionInsteadOfGuessingAPosition) {
+  auto failing = std::make_unique<FailingLog>(local_log("local://?size=100"));
+  FailingLog& log = *failing;
+  Rig<DirectListener> rig(around(std::move(failing)));
+  for (int i = 1; i <= 3; ++i) rig.publish(std::to_string(i));
+  log.fail_find = true;  // not "unknown id": the client must retry, not skip history
+  auto s = rig.subscriber();
+  auto r = test::run_task(rig.shard.context(), rig.shard.subscribe(s, std::string("1")));
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error(), make_error_code(Errc::transport_failure));
+  EXPECT_EQ(rig.shard.subscriber_count(), 0u);
+  log.fail_find = false;
+  log.fail_head = true;  // an unknown id starts at the head: without one, no replay from 0
+  auto t = rig.subscriber();
+  EXPECT_FALSE(test::run_task(rig.shard.context(), rig.shard.subscribe(t, std::string("unknown"))).has_value());
+  EXPECT_TRUE(t->queue().empty());
+}
+
+TEST(ShardReplay, APageReadForASubscriberClosedMeanwhileIsNotQueued) {
+  auto late = std::make_unique<LateReplyLog>(local_log("local://?size=100"));
+  LateReplyLog& log = *late;
+  Rig<DirectListener> rig(around(std::move(late)));
+  for (int i = 1; i <= 3; ++i) rig.publish(std::to_string(i));
+  auto s = rig.subscriber();
+  log.before_reply = [&] { s->close(); };  // the client goes away while its page is read
+  test::run_task(rig.shard.context(), rig.shard.subscribe(s, std::string("1"))).value();
+  EXPECT_TRUE(s->queue().empty());
+}
+}  // namespace
+}  // namespace herald
