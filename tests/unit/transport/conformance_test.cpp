@@ -479,12 +479,18 @@ TEST_P(Conformance, ReplayHandoverWhilePublishersRunHasNoGapAndNoDuplicate) {
   auto writer = [&](int i) -> Node& { return nodes_.empty() ? *reader : node(static_cast<std::size_t>(i) % nodes_.size()); };
   auto work = boost::asio::make_work_guard(shard.context());
   std::thread loop([&] { shard.context().run(); });
-  constexpr int kBefore = 200, kDuring = 2000;
+  constexpr int kBefore = 2500, kDuring = 4000;
   for (int i = 0; i < kBefore; ++i) publish(writer(0), "h" + std::to_string(i));
+  // Publishing goes on through the whole replay (several pages) and its handover to live.
+  std::atomic<int> acked{0};
   std::thread publisher([&] {
     boost::asio::io_context io;
-    for (int i = 0; i < kDuring; ++i) test::run_task(io, writer(i).publish(update("l" + std::to_string(i)))).value();
+    for (int i = 0; i < kDuring; ++i) {
+      test::run_task(io, writer(i).publish(update("l" + std::to_string(i)))).value();
+      ++acked;
+    }
   });
+  eventually([&] { return acked.load() >= 200; });
   auto s = std::make_shared<Subscriber>(shard.context().get_executor(), 100000);
   s->topics = {"https://example.com/t"};
   auto subscribed = boost::asio::co_spawn(shard.context(), shard.subscribe(s, std::string("h99")), boost::asio::use_future);
