@@ -106,6 +106,7 @@ class RedisPresence final : public PresenceRegistry {
         }
         co_await beat();
       }
+      first_beat_.set();
       if (closing_) break;
       timer_.expires_after(core_->options().presence_ttl / 3);
       co_await timer_.async_wait(asio::as_tuple(asio::use_awaitable));
@@ -116,6 +117,7 @@ class RedisPresence final : public PresenceRegistry {
       Args zrem{"ZREM", prefix_ + "nodes", core_->node_id()};
       co_await core_->call(std::move(zrem));
     }
+    first_beat_.set();
     done_.set();
   }
 
@@ -161,6 +163,11 @@ class RedisPresence final : public PresenceRegistry {
   asio::steady_timer timer_{core_->io()};
   std::atomic<bool> closing_{false};
   AsyncEvent done_;
+
+ public:
+  AsyncEvent first_beat_;  ///< set after the first heartbeat attempt (or at close)
+
+ private:
   PresenceListener* listener_ = nullptr;
   std::string address_;      ///< loop thread only: host:port this node serves HTTP on
   bool registered_ = false;  ///< loop thread only: the first heartbeat is in
@@ -170,7 +177,13 @@ class RedisPresence final : public PresenceRegistry {
 }  // namespace
 
 std::unique_ptr<PresenceRegistry> make_redis_presence(std::shared_ptr<RedisCore> core) {
-  return std::make_unique<RedisPresence>(std::move(core));
+  bool up = core->up();
+  auto timeout = core->options().connect_timeout;
+  auto presence = std::make_unique<RedisPresence>(std::move(core));
+  // Listed from the moment it starts: the first heartbeat is in before the transport is handed
+  // over (bounded; an unreachable Redis registers the node once it comes back).
+  if (up) presence->first_beat_.wait_blocking(timeout);
+  return presence;
 }
 
 }  // namespace herald

@@ -10,7 +10,8 @@
 
 namespace herald {
 
-/// Starts heartbeating at once (the node is listed from the moment it starts).
+/// Starts heartbeating, and returns once the first heartbeat is in (connect_timeout at most),
+/// so the node is listed from the moment it starts. Not on the core's thread.
 std::unique_ptr<PresenceRegistry> make_redis_presence(std::shared_ptr<RedisCore> core);
 
 }  // namespace herald
