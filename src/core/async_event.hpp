@@ -44,6 +44,7 @@ class AsyncEvent {
   /// Completes when set, or after `timeout`; returns whether it is set. Resumes on the
   /// caller's executor. A waiter that timed out stays registered (a no-op) until the next set().
   Task<bool> wait_for(Duration timeout) {
+    if (is_set()) co_return true;  // the common case (an open gate, a live connection): no timer
     auto executor = co_await boost::asio::this_coro::executor;
     auto timer = std::make_shared<boost::asio::steady_timer>(executor, timeout);
     {
