@@ -42,17 +42,29 @@ class AsyncEvent {
     return set_;
   }
   /// Completes when set, or after `timeout`; returns whether it is set. Resumes on the
-  /// caller's executor. A waiter that timed out stays registered (a no-op) until the next set().
+  /// caller's executor. A waiter that timed out stays registered (a no-op) until the next
+  /// set(); it holds no I/O object, so it may outlive the caller's event loop.
   Task<bool> wait_for(Duration timeout) {
     if (is_set()) co_return true;  // the common case (an open gate, a live connection): no timer
     auto executor = co_await boost::asio::this_coro::executor;
-    auto timer = std::make_shared<boost::asio::steady_timer>(executor, timeout);
+    boost::asio::steady_timer timer(executor, timeout);
+    auto wait = std::make_shared<Wait>();
+    wait->timer = &timer;
+    wait->executor = executor;
+    Waiting waiting{wait};  // the timer is gone once this frame is: the waiter must know
     {
       std::lock_guard lock(mutex_);
       if (set_) co_return true;
-      waiters_.push_back([timer] { boost::asio::post(timer->get_executor(), [timer] { timer->cancel(); }); });
+      waiters_.push_back([wait] {
+        std::lock_guard w(wait->mutex);
+        if (!wait->timer) return;  // the wait ended (and its loop may be gone): nothing to wake
+        boost::asio::post(wait->executor, [wait] {
+          std::lock_guard again(wait->mutex);
+          if (wait->timer) wait->timer->cancel();
+        });
+      });
     }
-    co_await timer->async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
+    co_await timer.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
     co_return is_set();
   }
   /// Blocks the calling thread until set or `timeout` (destructors; never on an event loop
@@ -71,6 +83,20 @@ class AsyncEvent {
   }
 
  private:
+  /// One wait_for in progress: its timer while the wait lasts (null after), under `mutex`.
+  struct Wait {
+    std::mutex mutex;
+    boost::asio::steady_timer* timer = nullptr;
+    boost::asio::any_io_executor executor;
+  };
+  struct Waiting {
+    std::shared_ptr<Wait> wait;
+    ~Waiting() {
+      std::lock_guard lock(wait->mutex);
+      wait->timer = nullptr;
+    }
+  };
+
   mutable std::mutex mutex_;
   std::condition_variable changed_;
   bool set_ = false;

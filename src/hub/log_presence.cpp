@@ -1,5 +1,7 @@
 #include "hub/log_presence.hpp"
 
+#include <algorithm>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
@@ -63,9 +65,35 @@ void LogPresence::describe_node(std::string address) {
 }
 
 std::string LogPresence::snapshot_json() {
+  std::lock_guard lock(own_mutex_);
   json subs = json::array();
   for (const auto& s : own_.list()) subs.push_back(to_json(s));
-  return json{{"k", "snap"}, {"n", node_id_}, {"subs", std::move(subs)}}.dump(-1, ' ', false, kReplace);
+  return json{{"k", "snap"}, {"n", node_id_}, {"v", own_version_}, {"subs", std::move(subs)}}.dump(-1, ' ', false,
+                                                                                                  kReplace);
+}
+
+void LogPresence::publish_snapshot_detached() {
+  if (closed_) return;
+  {
+    std::lock_guard lock(mutex_);
+    if (in_flight_++ == 0) idle_.reset();
+  }
+  asio::co_spawn(executor_, append_snapshot(), [this](std::exception_ptr, Result<Seq>) {
+    std::lock_guard lock(mutex_);
+    if (--in_flight_ == 0) idle_.set();
+  });
+}
+
+Task<Result<Seq>> LogPresence::append_snapshot() { co_return co_await append(snapshot_json()); }
+
+std::vector<SubscriberInfo> LogPresence::online(const Node& node) {
+  std::vector<const Entry*> entries;
+  for (const auto& [id, e] : node.subscribers)
+    if (e.online) entries.push_back(&e);
+  std::sort(entries.begin(), entries.end(), [](const Entry* a, const Entry* b) { return a->version < b->version; });
+  std::vector<SubscriberInfo> out;
+  for (const auto* e : entries) out.push_back(e->info);
+  return out;
 }
 
 Task<Result<Seq>> LogPresence::append(std::string text) {
@@ -77,18 +105,6 @@ Task<Result<Seq>> LogPresence::append(std::string text) {
   u->subscription_event = true;  // bounded with the subscription events, apart from updates
   u->control = true;
   co_return co_await log_.publish(std::move(u));
-}
-
-void LogPresence::publish_detached(std::string text) {
-  if (closed_) return;
-  {
-    std::lock_guard lock(mutex_);
-    if (in_flight_++ == 0) idle_.reset();
-  }
-  asio::co_spawn(executor_, append(std::move(text)), [this](std::exception_ptr, Result<Seq>) {
-    std::lock_guard lock(mutex_);
-    if (--in_flight_ == 0) idle_.set();
-  });
 }
 
 Task<void> LogPresence::await_consumed(Seq seq) {
@@ -103,9 +119,14 @@ Task<void> LogPresence::await_consumed(Seq seq) {
 
 Task<Result<void>> LogPresence::announce(SubscriberInfo subscriber, bool online) {
   if (closed_) co_return make_error_code(Errc::closed);
-  json record = online ? json{{"k", "on"}, {"n", node_id_}, {"s", to_json(subscriber)}}
-                       : json{{"k", "off"}, {"n", node_id_}, {"i", subscriber.id}};
-  own_.announce(std::move(subscriber), online);
+  json record;
+  {
+    std::lock_guard lock(own_mutex_);
+    std::uint64_t v = ++own_version_;
+    record = online ? json{{"k", "on"}, {"n", node_id_}, {"v", v}, {"s", to_json(subscriber)}}
+                    : json{{"k", "off"}, {"n", node_id_}, {"v", v}, {"i", subscriber.id}};
+    own_.announce(std::move(subscriber), online);
+  }
   auto seq = co_await append(record.dump(-1, ' ', false, kReplace));
   if (!seq) co_return seq.error();
   co_await await_consumed(*seq);
@@ -117,7 +138,7 @@ Task<Result<std::vector<SubscriberInfo>>> LogPresence::list() {
   std::lock_guard lock(mutex_);
   std::vector<SubscriberInfo> out;
   for (auto& [id, node] : nodes_)  // node-id order: the same on every node, whenever it joined
-    for (auto& s : node.subscribers.list()) out.push_back(std::move(s));
+    for (auto& s : online(node)) out.push_back(std::move(s));
   co_return out;
 }
 
@@ -138,7 +159,7 @@ void LogPresence::consume(const Stored& stored) {
       std::string by = j.value("by", "");
       if (auto it = nodes_.find(node); it != nodes_.end()) {
         // The first `gone` for the node counts; its writer announces the node's subscribers.
-        if (by == node_id_ && node != node_id_) lost = it->second.subscribers.list();
+        if (by == node_id_ && node != node_id_) lost = online(it->second);
         nodes_.erase(it);
       }
       restore = node == node_id_ && by != node_id_;
@@ -147,15 +168,25 @@ void LogPresence::consume(const Stored& stored) {
       Node& n = seen(node);
       if (kind == "hello") {
         answer = node != node_id_;
-      } else if (kind == "on") {
-        if (auto s = from_json(j.value("s", json()))) n.subscribers.announce(std::move(*s), true);
-      } else if (kind == "off") {
-        n.subscribers.announce(SubscriberInfo{j.value("i", ""), {}, {}}, false);
+      } else if (kind == "on" || kind == "off") {
+        // The newest version of a subscriber wins, whatever order records of it arrive in.
+        std::uint64_t v = j.value("v", std::uint64_t(0));
+        std::optional<SubscriberInfo> s =
+            kind == "on" ? from_json(j.value("s", json())) : SubscriberInfo{j.value("i", ""), {}, {}};
+        if (s) {
+          Entry& e = n.subscribers[s->id];
+          if (v >= e.version) e = {std::move(*s), v, kind == "on"};
+        }
       } else if (kind == "snap") {
-        n.subscribers.clear();
+        // The node's whole list at version V: what it set later (version > V) stays.
+        std::uint64_t v = j.value("v", std::uint64_t(0));
+        std::map<std::string, Entry> next;
+        for (auto& [id, e] : n.subscribers)
+          if (e.version > v) next.emplace(id, std::move(e));
         if (auto subs = j.find("subs"); subs != j.end() && subs->is_array())
-          for (const auto& s : *subs)
-            if (auto info = from_json(s)) n.subscribers.announce(std::move(*info), true);
+          for (const auto& item : *subs)
+            if (auto info = from_json(item)) next.try_emplace(info->id, Entry{*info, v, true});
+        n.subscribers = std::move(next);
       }
     }
   }
@@ -169,7 +200,7 @@ void LogPresence::consume(const Stored& stored) {
   for (auto& w : wake) w->set();
   if (answer || restore) {
     if (restore) logger("presence")->warn("presence_restored node={} reason=\"another node found it silent\"", node_id_);
-    publish_detached(snapshot_json());
+    publish_snapshot_detached();
   }
   if (!lost.empty() && listener_) {
     logger("presence")->warn("node_expired subscribers={}", lost.size());

@@ -54,14 +54,24 @@ class LogPresence final : public PresenceRegistry {
   Task<void> close() override;
 
  private:
+  /// A subscriber as the table knows it: the version of the record that set it (each node
+  /// numbers its own changes), so a snapshot written before a later change cannot undo it.
+  struct Entry {
+    SubscriberInfo info;
+    std::uint64_t version = 0;
+    bool online = false;
+  };
   struct Node {
-    LocalPresence subscribers;
+    std::map<std::string, Entry> subscribers;  ///< listed online ones, by version
     std::chrono::steady_clock::time_point last_seen;
     bool gone_sent = false;  ///< this node already wrote a `gone` record for it
   };
   Task<Result<Seq>> append(std::string json);
   Task<void> beat_loop();
-  void publish_detached(std::string json);
+  /// Writes this node's snapshot, taken when it is written (not when it was asked for).
+  void publish_snapshot_detached();
+  Task<Result<Seq>> append_snapshot();
+  static std::vector<SubscriberInfo> online(const Node& node);
   /// Completes when consume() has passed `seq` (bounded).
   Task<void> await_consumed(Seq seq);
   std::string snapshot_json();
@@ -75,7 +85,9 @@ class LogPresence final : public PresenceRegistry {
   std::map<std::string, Node> nodes_;   ///< guarded by mutex_
   Seq consumed_ = 0;                    ///< guarded by mutex_
   std::multimap<Seq, std::shared_ptr<AsyncEvent>> consumed_waiters_;  ///< guarded by mutex_
-  LocalPresence own_;                   ///< this node's subscribers (for snapshots)
+  std::mutex own_mutex_;
+  LocalPresence own_;                   ///< this node's subscribers (for snapshots); own_mutex_
+  std::uint64_t own_version_ = 0;       ///< counts this node's presence changes; own_mutex_
   PresenceListener* listener_ = nullptr;
   std::string address_;                 ///< guarded by mutex_
   std::atomic<bool> closed_{false};
