@@ -87,7 +87,7 @@ Task<Result<void>> Backend::catch_up() {
       if (stored.seq > *head) break;
       if (stored.update->control) continue;
       if (index_) index_->record(stored.update->id, stored.seq, false);
-      note_update_id(stored.seq, stored.update->id);
+      if (log_presence_) note_update_id(stored.seq, stored.update->id);
       ++indexed;
     }
     from = page->back().seq;
@@ -107,7 +107,7 @@ Task<void> Backend::prune_index() {
 void Backend::on_update(Stored stored) noexcept {
   delivered_ = stored.seq;
   const Update& u = *stored.update;
-  if (!u.control) note_update_id(stored.seq, u.id);
+  if (log_presence_ && !u.control) note_update_id(stored.seq, u.id);  // only there is the log's last id not it
   if (index_) {
     if (!u.control && !u.id.empty()) index_->record(u.id, stored.seq, caught_up_.load());
     else if (caught_up_.load()) index_->advance_to(stored.seq);
