@@ -12,6 +12,9 @@
 #ifdef HERALD_WITH_REDIS
 #include "transport/redis/redis_transport.hpp"
 #endif
+#ifdef HERALD_WITH_POSTGRES
+#include "transport/postgres/pg_transport.hpp"
+#endif
 #include "transport/transport.hpp"
 
 namespace herald {
@@ -26,6 +29,10 @@ const std::pair<const char*, Factory> kTransports[] = {
 #ifdef HERALD_WITH_REDIS
     {"redis", [](const boost::urls::url_view& url) { return make_redis_transport(url); }},
     {"rediss", [](const boost::urls::url_view& url) { return make_redis_transport(url); }},
+#endif
+#ifdef HERALD_WITH_POSTGRES
+    {"postgres", [](const boost::urls::url_view& url) { return make_pg_transport(url); }},
+    {"postgresql", [](const boost::urls::url_view& url) { return make_pg_transport(url); }},
 #endif
 };
 }  // namespace

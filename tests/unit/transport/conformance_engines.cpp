@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/uuid.hpp"
+#include "support/pg_server.hpp"
 #include "support/redis_server.hpp"
 #include "support/run_task.hpp"
 #include "support/shared_log.hpp"
@@ -90,6 +91,41 @@ class RedisEngine final : public Engine {
   std::string query_;
 };
 
+class PostgresEngine final : public Engine {
+ public:
+  std::string name() const override { return "postgres"; }
+  bool multi_node() const override { return true; }
+  bool consumer_lags() const override { return true; }
+  bool can_restart() const override { return true; }
+  bool can_force_gap() const override { return true; }
+  bool can_plant_dead_node() const override { return true; }
+  void fresh(std::size_t retention) override {
+    static int n = 0;
+    table_ = "kit" + std::to_string(n++);
+    query_ = "?table=" + table_ + "&presence_ttl=1s&poll_interval=200ms" +
+             (retention ? "&size=" + std::to_string(retention) : std::string());
+  }
+  Transport node() override { return make_transport(server().url(query_)); }
+  void force_gap() override { server().sql("UPDATE " + table_ + "_head SET seq = seq + 3, trimmed = seq + 3"); }
+  void plant_dead_node(const std::vector<SubscriberInfo>& subscribers) override {
+    std::string node = "dead-" + table_;
+    server().sql("INSERT INTO " + table_ + "_nodes (node, seen_at) VALUES ('" + node + "', now() - interval '1 hour')");
+    for (const auto& s : subscribers)
+      server().sql("INSERT INTO " + table_ + "_subscribers (node, id, topics, payload) VALUES ('" + node + "', '" +
+                   s.id + "', '" + nlohmann::json(s.topics).dump() + "', '')");
+  }
+  void kill() override { server().stop(true); }
+  void restart() override { server().start(); }
+  static PgServer& server() {
+    static PgServer s;  // one per test binary
+    return s;
+  }
+
+ private:
+  std::string table_;
+  std::string query_;
+};
+
 class GenericEngine final : public Engine {
  public:
   std::string name() const override { return "generic"; }
@@ -133,6 +169,7 @@ Engine& engine(const std::string& name) {
     if (name == "local") e = std::make_unique<LocalEngine>();
     else if (name == "lmdb") e = std::make_unique<LmdbEngine>();
     else if (name == "redis") e = std::make_unique<RedisEngine>();
+    else if (name == "postgres") e = std::make_unique<PostgresEngine>();
     else if (name == "generic") e = std::make_unique<GenericEngine>();
     else throw std::invalid_argument("no engine " + name);
   }
