@@ -6,13 +6,14 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config ccache
   libboost1.81-dev libboost-url1.81-dev libboost-json1.81-dev
-  liblmdb-dev libhiredis-dev libssl-dev libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev
+  liblmdb-dev libhiredis-dev libpq-dev libssl-dev libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   curl ca-certificates openssl python3
 )
-# Tests: Debian's Chromium driven by playwright-core from npm; throwaway Redis servers.
+# Tests: Debian's Chromium driven by playwright-core from npm; throwaway Redis servers and
+# PostgreSQL clusters (initdb in a temp dir; the package's own cluster is not used).
 if [ "${HERALD_WITH_BROWSER:-0}" = 1 ]; then
-  packages+=(chromium redis-server)
+  packages+=(chromium redis-server postgresql)
   command -v node >/dev/null 2>&1 || packages+=(nodejs npm)
 fi
 

@@ -80,6 +80,9 @@ Task<Response> handle_publish(Context ctx, const Request& req, const Params& que
 
   std::string id = update->id;
   auto published = co_await ctx.hub.publish(std::move(update));
+  if (!published && published.error() == make_error_code(Errc::invalid_argument))
+    co_return make_response(req, ctx.config, http::status::bad_request,
+                            "The transport cannot store this update (text must be valid UTF-8 without NUL)\n");
   if (!published) {
     log->error("publish_failed error=\"{}\"", published.error().message());
     co_return make_response(req, ctx.config, http::status::internal_server_error, "Internal Server Error\n");

@@ -117,9 +117,10 @@ Task<Result<void>> PgConnection::connect(Duration timeout) {
   values.push_back(nullptr);
   conn_ = PQconnectStartParams(keys.data(), values.data(), 0);
   if (!conn_ || PQstatus(conn_) == CONNECTION_BAD) {
+    // libpq checks the parameters before it connects: a bad value is a refusal of the settings.
     error_text_ = conn_ ? one_line(PQerrorMessage(conn_)) : "out of memory";
     failed_ = true;
-    co_return make_error_code(Errc::transport_failure);
+    co_return make_error_code(conn_ ? Errc::unauthorized : Errc::transport_failure);
   }
   auto deadline = Clock::now() + timeout;
   for (;;) {

@@ -81,8 +81,10 @@ Task<std::shared_ptr<PgConnection>> PgCore::open(const char* role, const PgPairs
   auto c = std::make_shared<PgConnection>(io_, conninfo);
   auto r = co_await c->connect(options_.connect_timeout);
   if (!r) {
-    if (r.error() == make_error_code(Errc::unauthorized)) refusal_ = c->error_text();
-    report_down(role, c->error_text());
+    bool refused = r.error() == make_error_code(Errc::unauthorized);
+    if (refused) refusal_ = c->error_text();
+    // A refusal at start becomes the one-line configuration error instead.
+    if (!refused || supervising_) report_down(role, c->error_text());
     co_return nullptr;
   }
   co_return c;
