@@ -84,9 +84,23 @@ PgServer::PgServer() : bin_(find_bin()) {
     passwd* pw = ::getpwnam("postgres");
     if (::chown((dir_ + "/pw").c_str(), pw->pw_uid, pw->pw_gid) != 0) throw std::runtime_error("chown failed");
   }
-  run({bin_ + "/initdb", "-D", dir_ + "/data", "-U", "postgres", "--pwfile=" + dir_ + "/pw", "--auth-local=trust",
-       "--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C", "--no-sync"},
-      dir_ + "/initdb.log");
+  // initdb once per machine and user into a template (each test process copies it: a
+  // second, not the initdb's several), made atomically by a rename.
+  std::string version = std::filesystem::path(bin_).parent_path().filename().string();
+  std::string tmpl_dir = std::filesystem::temp_directory_path() /
+                         ("herald-pg-template-" + version + "-" + std::to_string(::geteuid()));
+  if (!std::filesystem::exists(tmpl_dir + "/PG_VERSION")) {
+    run({bin_ + "/initdb", "-D", dir_ + "/data", "-U", "postgres", "--pwfile=" + dir_ + "/pw", "--auth-local=trust",
+         "--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C", "--no-sync"},
+        dir_ + "/initdb.log");
+    std::string staging = tmpl_dir + "." + std::to_string(::getpid());
+    std::error_code ec;
+    run({"/bin/cp", "-a", dir_ + "/data", staging}, dir_ + "/copy.log");  // as postgres: its own files
+    std::filesystem::rename(staging, tmpl_dir, ec);  // fails harmlessly when another process won
+    std::filesystem::remove_all(staging, ec);
+  } else {
+    run({"/bin/cp", "-a", tmpl_dir, dir_ + "/data"}, dir_ + "/copy.log");
+  }
   start();
   PGconn* c = PQconnectdb(conninfo(port_, "postgres").c_str());
   PGresult* r = PQexec(c, "CREATE DATABASE herald");
