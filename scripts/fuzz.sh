@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 seconds="${1:-10}"
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(http_request form topic jwt config redis_reply update_codec)
+[ ${#targets[@]} -gt 0 ] || targets=(http_request form topic jwt config redis_reply update_codec pg_url)
 
 CXX=clang++-14 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHERALD_FUZZ=ON >/dev/null
 cmake --build build-fuzz -j "$(nproc)" --target $(printf 'fuzz_%s ' "${targets[@]}")

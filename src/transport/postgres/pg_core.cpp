@@ -91,23 +91,12 @@ Task<std::shared_ptr<PgConnection>> PgCore::open(const char* role, const PgPairs
 }
 
 void PgCore::report_down(const char* role, const std::string& detail) {
-  {
-    std::lock_guard lock(reported_mutex_);
-    if (std::find(reported_.begin(), reported_.end(), role) != reported_.end()) return;
-    reported_.emplace_back(role);
-  }
+  if (!outages_.down(role)) return;
   logger("postgres")->error("pg_unavailable role={} server={} error=\"{}\"", role, options_.host_for_logs, detail);
 }
 
 void PgCore::report_up(const char* role) {
-  bool was_down;
-  {
-    std::lock_guard lock(reported_mutex_);
-    auto it = std::find(reported_.begin(), reported_.end(), role);
-    was_down = it != reported_.end();
-    if (was_down) reported_.erase(it);
-  }
-  if (was_down) logger("postgres")->info("pg_reconnected role={}", role);
+  if (outages_.up(role)) logger("postgres")->info("pg_reconnected role={}", role);
 }
 
 /// Opens the command connection and migrates the schema (loop thread).

@@ -20,6 +20,7 @@
 #include "core/async_event.hpp"
 #include "core/errors.hpp"
 #include "core/task.hpp"
+#include "transport/outage_log.hpp"
 #include "transport/postgres/pg_connection.hpp"
 #include "transport/postgres/pg_options.hpp"
 
@@ -79,8 +80,7 @@ class PgCore {
   std::atomic<bool> up_flag_{false}, closing_{false};
   std::atomic<std::uint64_t> generation_{0};
   AsyncEvent up_, supervisor_done_;
-  std::mutex reported_mutex_;
-  std::vector<std::string> reported_;
+  OutageLog outages_;
   std::string refusal_;  ///< the first connection's refusal, for the ConfigError
   bool supervising_ = false;
 };

@@ -414,9 +414,10 @@ class PgLog final : public Log {
       }
       auto read = co_await read_page(position);
       if (!read) continue;
-      // The shards are behind: stop reading until they catch up (a read in flight when the
-      // gate closed still delivers, as an XREAD BLOCK or a fetch would).
-      co_await gate_->wait();
+      // After delivering, while the shards are behind: stop reading until they catch up. The
+      // read that follows a wake-up is the one in flight (as an XREAD BLOCK or a fetch would
+      // be): it delivers one page even when the gate closed meanwhile, then waits here.
+      if (*read > 0) co_await gate_->wait();
       if (closing_ || *read >= kReadCount) continue;
       co_await bus_connection_->wait_notification(core_->options().poll_interval);
     }

@@ -1,30 +1,17 @@
 #include "transport/postgres/pg_options.hpp"
 
-#include <charconv>
-
 #include <boost/url/parse.hpp>
 #include <libpq-fe.h>
 
-#include "core/config_error.hpp"
+#include "transport/url_params.hpp"
 
 namespace herald {
 namespace {
 
-[[noreturn]] void bad(const std::string& what) { throw ConfigError("invalid transport_url: " + what); }
-
-std::uint64_t parse_number(const std::string& key, const std::string& v, std::uint64_t max) {
-  std::uint64_t n = 0;
-  auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-  if (v.empty() || ec != std::errc() || end != v.data() + v.size() || n > max)
-    bad(key + " must be an integer between 0 and " + std::to_string(max));
-  return n;
-}
-
+using url_params::bad;
+using url_params::number;
 Duration parse_positive(const std::string& key, const std::string& v, bool zero_ok) {
-  auto d = parse_duration(v);
-  if (!d || *d < Duration::zero() || (!zero_ok && *d == Duration::zero()))
-    bad(key + " must be a " + (zero_ok ? "" : "positive ") + "duration such as 5s");
-  return *d;
+  return url_params::duration(key, v, zero_ok);
 }
 
 /// The libpq pairs a postgres:// URL names (host, port, user, password, dbname). Parameters
@@ -38,7 +25,7 @@ std::vector<std::pair<std::string, std::string>> connection_pairs(const boost::u
   out.emplace_back("host", url.host_address());
   if (url.has_port()) {
     if (url.port().empty()) bad(std::string("the PostgreSQL port in ") + what + " is empty or not a number");
-    auto port = parse_number("port", std::string(url.port()), 65535);
+    auto port = number("port", std::string(url.port()), 65535);
     if (port == 0) bad("port must be between 1 and 65535");
     out.emplace_back("port", std::to_string(port));
   }
@@ -79,9 +66,9 @@ PgOptions parse_pg_url(const boost::urls::url_view& url) {
   for (auto param : url.params()) {
     const std::string& k = param.key;
     const std::string& v = param.value;
-    if (k == "size") o.size = parse_number(k, v, std::uint64_t(1) << 62);
-    else if (k == "events_size") o.events_size = parse_number(k, v, std::uint64_t(1) << 32);
-    else if (k == "batch_max") o.batch_max = std::max<std::uint64_t>(1, parse_number(k, v, 100000));
+    if (k == "size") o.size = number(k, v, std::uint64_t(1) << 62);
+    else if (k == "events_size") o.events_size = number(k, v, std::uint64_t(1) << 32);
+    else if (k == "batch_max") o.batch_max = std::max<std::uint64_t>(1, number(k, v, 100000));
     else if (k == "table") o.table = v;
     else if (k == "listen_url") listen_url = v;
     else if (k == "max_age") o.max_age = parse_positive(k, v, true);

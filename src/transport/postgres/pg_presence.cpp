@@ -57,8 +57,11 @@ class PgPresence final : public PresenceRegistry {
     if (closing_) co_return make_error_code(Errc::closed);
     auto params = row_params(subscriber);
     own_.announce(std::move(subscriber), online);
-    auto r = online ? co_await core_->call(upsert_sql(), std::move(params))
-                    : co_await core_->call("DELETE FROM " + t_ + "subscribers WHERE node = $1 AND id = $2", pg_text::params(params[0], params[1]));
+    // (Two statements, not `online ? co_await a : co_await b`: g++ 12 destroys the result of
+    // a conditional co_await twice.)
+    std::string sql = online ? upsert_sql() : "DELETE FROM " + t_ + "subscribers WHERE node = $1 AND id = $2";
+    if (!online) params.resize(2);
+    auto r = co_await core_->call(std::move(sql), std::move(params));
     if (!r) co_return make_error_code(Errc::transport_failure);
     co_return Result<void>{};
   }

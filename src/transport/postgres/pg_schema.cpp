@@ -81,12 +81,13 @@ BEGIN
   FROM unnest(p_ids, p_topics, p_data, p_private, p_types, p_retries, p_events, p_controls)
        WITH ORDINALITY AS u(id, topics, data, private, type, retry, event, control, i)
   WINDOW w AS (ORDER BY u.i);
-  -- Trimmed in steps of 100 (between size and size + 100 are kept, as Redis's MAXLEN ~ and
-  -- the Bolt hub's cleanup are approximate): a delete per 100 updates, not one per batch,
-  -- and a reader a few records behind is not overtaken by every publish.
-  IF p_size > 0 AND h.updates > p_size AND (h.updates - p_size) / 100 > greatest(h.updates - k - p_size, 0) / 100 THEN
+  -- Trimmed in steps of 100, keeping 100 more as slack (between size + 100 and size + 200 are
+  -- kept; Redis's MAXLEN ~ and the Bolt hub's cleanup are approximate too): a delete per 100
+  -- updates, not one per batch, and a node up to 100 records behind is never overtaken.
+  IF p_size > 0 AND h.updates > p_size + 100
+     AND (h.updates - p_size - 100) / 100 > greatest(h.updates - k - p_size - 100, 0) / 100 THEN
     WITH gone AS (DELETE FROM T_updates WHERE NOT subscription_event
-                  AND ordinal <= (h.updates - p_size) / 100 * 100 RETURNING seq)
+                  AND ordinal <= (h.updates - p_size - 100) / 100 * 100 RETURNING seq)
     SELECT max(seq) INTO cut FROM gone;
     IF cut IS NOT NULL THEN
       UPDATE T_head SET trimmed = greatest(trimmed, cut);
@@ -105,13 +106,15 @@ std::string named(const char* text, const std::string& t) { return std::regex_re
 
 }  // namespace
 
+/// Version 1's statements run only while the schema is older: DDL on tables in use (CREATE
+/// INDEX IF NOT EXISTS still locks the table) would deadlock with publishes of other nodes.
 std::string migration(const std::string& t) {
   std::string s = "BEGIN;\nSELECT pg_advisory_xact_lock(hashtext('herald-schema:" + t + "'));\n";
   s += "CREATE TABLE IF NOT EXISTS " + t + "_schema (version integer NOT NULL);\n";
+  s += "DO $migrate$ BEGIN\nIF EXISTS (SELECT 1 FROM " + t + "_schema WHERE version >= 1) THEN RETURN; END IF;\n";
   s += named(kVersion1, t);
   s += named(kPublish, t);
-  s += "INSERT INTO " + t + "_schema (version) SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM " + t +
-       "_schema WHERE version >= 1);\nCOMMIT;\n";
+  s += "INSERT INTO " + t + "_schema (version) VALUES (1);\nEND $migrate$;\nCOMMIT;\n";
   return s;
 }
 

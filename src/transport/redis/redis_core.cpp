@@ -95,24 +95,13 @@ Task<Result<RedisValue>> RedisCore::eval(const RedisScript& script, std::size_t 
 void RedisCore::report_down(const char* role, boost::system::error_code ec, const std::string& detail) {
   // Refused credentials at start become the one-line configuration error instead.
   if (state_.load() == State::starting && ec == make_error_code(Errc::unauthorized)) return;
-  {
-    std::lock_guard lock(reported_mutex_);
-    if (std::find(reported_.begin(), reported_.end(), role) != reported_.end()) return;
-    reported_.emplace_back(role);
-  }
+  if (!outages_.down(role)) return;
   logger("redis")->error("redis_unavailable role={} host={} port={} error=\"{}\"", role, options_.host, options_.port,
                          detail.empty() ? ec.message() : detail);
 }
 
 void RedisCore::report_up(const char* role, const std::string& detail) {
-  bool was_down;
-  {
-    std::lock_guard lock(reported_mutex_);
-    auto it = std::find(reported_.begin(), reported_.end(), role);
-    was_down = it != reported_.end();
-    if (was_down) reported_.erase(it);
-  }
-  if (was_down) logger("redis")->info("redis_reconnected role={} {}", role, detail);
+  if (outages_.up(role)) logger("redis")->info("redis_reconnected role={} {}", role, detail);
 }
 
 /// Opens a new command connection (loop thread).

@@ -22,6 +22,7 @@
 #include "core/async_event.hpp"
 #include "core/errors.hpp"
 #include "core/task.hpp"
+#include "transport/outage_log.hpp"
 #include "transport/redis/redis_connection.hpp"
 #include "transport/redis/redis_options.hpp"
 #include "transport/redis/redis_script.hpp"
@@ -90,8 +91,7 @@ class RedisCore {
   std::atomic<std::uint64_t> generation_{0};
   AsyncEvent up_;
   AsyncEvent supervisor_done_;
-  std::mutex reported_mutex_;
-  std::vector<std::string> reported_;  ///< roles whose outage was logged; guarded by reported_mutex_
+  OutageLog outages_;
   std::string auth_error_;
   bool supervising_ = false;
 };

@@ -1,29 +1,11 @@
 #include "transport/redis/redis_options.hpp"
 
-#include <charconv>
-
-#include "core/config_error.hpp"
+#include "transport/url_params.hpp"
 
 namespace herald {
-namespace {
-
-[[noreturn]] void bad(const std::string& what) { throw ConfigError("invalid transport_url: " + what); }
-
-std::uint64_t parse_number(const std::string& key, const std::string& v, std::uint64_t max) {
-  std::uint64_t n = 0;
-  auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-  if (v.empty() || ec != std::errc() || end != v.data() + v.size() || n > max)
-    bad(key + " must be an integer between 0 and " + std::to_string(max));
-  return n;
-}
-
-bool parse_flag(const std::string& key, const std::string& v) {
-  if (v == "1" || v == "true") return true;
-  if (v == "0" || v == "false" || v.empty()) return false;
-  bad(key + " must be 0 or 1");
-}
-
-}  // namespace
+using url_params::bad;
+using url_params::flag;
+using url_params::number;
 
 RedisOptions parse_redis_url(const boost::urls::url_view& url) {
   RedisOptions o;
@@ -44,7 +26,7 @@ RedisOptions parse_redis_url(const boost::urls::url_view& url) {
       if (port.empty()) bad("the Redis port is empty");
       bad("the Redis port \"" + std::string(port) + "\" is not a number");
     }
-    o.port = static_cast<std::uint16_t>(parse_number("port", std::string(url.port()), 65535));
+    o.port = static_cast<std::uint16_t>(number("port", std::string(url.port()), 65535));
     if (o.port == 0) bad("port must be between 1 and 65535");
   }
   if (url.has_userinfo()) {
@@ -62,16 +44,14 @@ RedisOptions parse_redis_url(const boost::urls::url_view& url) {
   for (auto param : url.params()) {
     const std::string& k = param.key;
     const std::string& v = param.value;
-    if (k == "tls") o.tls = parse_flag(k, v) || url.scheme() == "rediss";
-    else if (k == "max_len_approx") o.max_len_approx = parse_number(k, v, std::uint64_t(1) << 62);
-    else if (k == "events_size") o.events_size = parse_number(k, v, std::uint64_t(1) << 32);
-    else if (k == "db") o.db = static_cast<int>(parse_number(k, v, 65535));
+    if (k == "tls") o.tls = flag(k, v) || url.scheme() == "rediss";
+    else if (k == "max_len_approx") o.max_len_approx = number(k, v, std::uint64_t(1) << 62);
+    else if (k == "events_size") o.events_size = number(k, v, std::uint64_t(1) << 32);
+    else if (k == "db") o.db = static_cast<int>(number(k, v, 65535));
     else if (k == "tls_ca_file") o.tls_ca_file = v;
-    else if (k == "tls_insecure") o.tls_verify = !parse_flag(k, v);
+    else if (k == "tls_insecure") o.tls_verify = !flag(k, v);
     else if (k == "connect_timeout" || k == "presence_ttl") {
-      auto d = parse_duration(v);
-      if (!d || *d <= Duration::zero()) bad(k + " must be a positive duration such as 5s");
-      (k == "connect_timeout" ? o.connect_timeout : o.presence_ttl) = *d;
+      (k == "connect_timeout" ? o.connect_timeout : o.presence_ttl) = url_params::duration(k, v, false);
     } else {
       bad("unknown parameter \"" + k + "\" for redis:// (known: tls, max_len_approx, events_size, db, tls_ca_file, "
           "tls_insecure, connect_timeout, presence_ttl)");
