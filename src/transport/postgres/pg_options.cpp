@@ -88,6 +88,10 @@ PgOptions parse_pg_url(const boost::urls::url_view& url) {
       o.conninfo.emplace_back(k, v);  // libpq checks the value when connecting
     }
   }
+  // Herald's statements are short: JIT compilation only ever costs them time.
+  bool has_options = false;
+  for (const auto& [k, v] : o.conninfo) has_options = has_options || k == "options";
+  if (!has_options) o.conninfo.emplace_back("options", "-c jit=off");
   if (o.table.empty() || o.table.size() > 40 || o.table.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_") !=
                                                     std::string::npos || (o.table[0] >= '0' && o.table[0] <= '9'))
     bad("table must be 1 to 40 lower-case letters, digits or '_', not starting with a digit");
