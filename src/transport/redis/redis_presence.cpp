@@ -99,7 +99,9 @@ class RedisPresence final : public PresenceRegistry {
   Task<void> beat_loop() {
     std::uint64_t synced = core_->generation();
     while (!closing_) {
-      if (co_await core_->wait_up(core_->options().presence_ttl / 3) && !closing_) {
+      // (Not core_->wait_up: close() and the destructor must be able to wake this loop, and
+      // only timer_ is its own; a wait on the core outlived the destructor's bounded wait.)
+      if (core_->up() && !closing_) {
         if (core_->generation() != synced) {
           synced = core_->generation();
           co_await resync();
