@@ -108,11 +108,15 @@ class PostgresEngine final : public Engine {
   Transport node() override { return make_transport(server().url(query_)); }
   void force_gap() override { server().sql("UPDATE " + table_ + "_head SET seq = seq + 3, trimmed = seq + 3"); }
   void plant_dead_node(const std::vector<SubscriberInfo>& subscribers) override {
+    // One transaction (a multi-statement query), subscribers first: a reaper running
+    // meanwhile must find the dead node whole, as a real node's rows would be.
     std::string node = "dead-" + table_;
-    server().sql("INSERT INTO " + table_ + "_nodes (node, seen_at) VALUES ('" + node + "', now() - interval '1 hour')");
+    std::string sql;
     for (const auto& s : subscribers)
-      server().sql("INSERT INTO " + table_ + "_subscribers (node, id, topics, payload) VALUES ('" + node + "', '" +
-                   s.id + "', '" + nlohmann::json(s.topics).dump() + "', '')");
+      sql += "INSERT INTO " + table_ + "_subscribers (node, id, topics, payload) VALUES ('" + node + "', '" + s.id +
+             "', '" + nlohmann::json(s.topics).dump() + "', '');";
+    sql += "INSERT INTO " + table_ + "_nodes (node, seen_at) VALUES ('" + node + "', now() - interval '1 hour')";
+    server().sql(sql);
   }
   void kill() override { server().stop(true); }
   void restart() override { server().start(); }
