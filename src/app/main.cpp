@@ -20,6 +20,7 @@
 #include "config/config_parse.hpp"
 #include "core/logging.hpp"
 #include "http/server.hpp"
+#include "hub/health.hpp"
 #include "hub/hub.hpp"
 #include "transport/transport.hpp"
 
@@ -121,6 +122,19 @@ class JwksRefresher {
   std::thread thread_;
 };
 
+/// The host:port other nodes and operators see: advertise_addr, else the listening address
+/// (the host name when it listens on every interface).
+std::string advertised_address(const Config& config, unsigned short port) {
+  if (!config.advertise_addr.empty()) return config.advertise_addr;
+  std::string host = config.addr.substr(0, config.addr.rfind(':'));
+  if (host.empty() || host == "0.0.0.0" || host == "[::]") {
+    char name[256] = {};
+    ::gethostname(name, sizeof name - 1);
+    host = name;
+  }
+  return host + ":" + std::to_string(port);
+}
+
 int run_hub(Config config) {
   if (config.dev) apply_dev_mode(config);
   setup_logging(config.log_format == "JSON" ? LogFormat::json : LogFormat::text, config.log_level);
@@ -141,6 +155,8 @@ int run_hub(Config config) {
   // Everything is validated before the transport opens its store (a bad addr must not
   // leave a ./herald-data behind).
   Server::validate_addr(config.addr);
+  bool admin_on = !config.admin_addr.empty() && config.admin_addr != "off";
+  if (admin_on) Server::validate_addr(config.admin_addr, "admin_addr");
   Hub hub(config, make_transport(config.transport_url));
   hub.start();
   unsigned short port;
@@ -149,24 +165,76 @@ int run_hub(Config config) {
     port = server.listen();
     log->info("listening addr={} port={} shards={} transport={}", config.addr, port, hub.shard_count(),
               config.transport_url.substr(0, config.transport_url.find(':')));
-    {
-      std::string host = config.addr.substr(0, config.addr.rfind(':'));
-      if (host.empty() || host == "0.0.0.0" || host == "[::]") {
-        char name[256] = {};
-        ::gethostname(name, sizeof name - 1);
-        host = name;
+    hub.backend().describe_node(advertised_address(config, port));
+    Health health(hub, {.min_nodes = config.min_nodes, .live_grace = config.live_grace});
+    health.start();
+    std::unique_ptr<Server> admin;
+    if (admin_on) {
+      admin = std::make_unique<Server>(hub, auth, config, config.admin_addr, health);
+      try {
+        unsigned short admin_port = admin->listen();
+        log->info("admin_api addr={} admin_port={}", config.admin_addr, admin_port);
+      } catch (const std::exception& e) {
+        // The default address is shared by every hub on a machine: taken, the node runs
+        // without it. An address given explicitly must work.
+        if (config.admin_addr_given) throw;
+        log->warn("admin_api_unavailable addr={} error=\"{}\" note=\"set admin_addr to serve readiness\"",
+                  config.admin_addr, e.what());
+        admin.reset();
       }
-      hub.backend().describe_node(host + ":" + std::to_string(port));
     }
     if (config.dev) print_dev_tokens(config, port);
     JwksRefresher refresher(auth, config);
     int sig = 0;
     sigwait(&signals, &sig);
     log->info("shutting_down signal={}", sig);
+    health.set_draining();  // readiness is red from here on
     server.stop_accepting();
+    if (admin) admin->stop_accepting();
+    health.stop();
     hub.stop();
   }
   log->info("stopped");
+  return 0;
+}
+
+/// `herald cluster status`: GET /cluster/status from a node's admin address; a table (a line
+/// per node) or the JSON itself. Exit 1 when the node cannot be reached or answers an error.
+int cluster_status_main(std::string admin_url, bool as_json) {
+  if (admin_url.find("://") == std::string::npos) admin_url = "http://" + admin_url;
+  while (!admin_url.empty() && admin_url.back() == '/') admin_url.pop_back();
+  std::string why;
+  auto body = fetch_document(admin_url + "/cluster/status", &why);
+  if (!body) {
+    std::cerr << "herald cluster status: " << admin_url << ": " << why << "\n";
+    return 1;
+  }
+  auto j = nlohmann::json::parse(*body, nullptr, false);
+  if (!j.is_object() || !j.contains("nodes") || !j["nodes"].is_array()) {
+    std::cerr << "herald cluster status: " << admin_url << " did not answer a status document\n";
+    return 1;
+  }
+  if (as_json) {
+    std::cout << j.dump(2) << "\n";
+    return 0;
+  }
+  auto cluster = j.value("cluster", nlohmann::json::object());
+  std::cout << "cluster: " << cluster.value("engine", "") << " " << cluster.value("url", "") << "  ("
+            << j["nodes"].size() << " node" << (j["nodes"].size() == 1 ? "" : "s") << ", asked "
+            << j.value("node", "") << ")\n";
+  std::printf("%-38s %-22s %-8s %-9s %-12s %-14s %s\n", "NODE", "ADDRESS", "PID", "STATE", "SUBSCRIBERS",
+              "HEARTBEAT AGO", "HOST");
+  auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::system_clock::now().time_since_epoch()).count();
+  for (const auto& n : j["nodes"]) {
+    std::string id = n.value("id", "");
+    if (id == j.value("node", "")) id += " *";
+    long long ago = now_ms - n.value("last_heartbeat", 0LL);
+    std::printf("%-38s %-22s %-8ld %-9s %-12llu %-14s %s\n", id.c_str(), n.value("address", "").c_str(),
+                n.value("pid", 0L), n.value("state", "").c_str(),
+                static_cast<unsigned long long>(n.value("subscribers", 0ULL)),
+                (std::to_string(std::max(0LL, ago)) + " ms").c_str(), n.value("host", "").c_str());
+  }
   return 0;
 }
 
@@ -237,6 +305,14 @@ int main(int argc, char** argv) {
   tok->add_option("--expires-in", exp, "lifetime, e.g. 1h (default: no exp claim)");
   tok->add_option("--kid", token.kid, "key id header");
 
+  std::string admin_url = "http://localhost:2019";
+  bool as_json = false;
+  auto* cluster = app.add_subcommand("cluster", "Look at the cluster through a node's admin address");
+  cluster->require_subcommand(1);
+  auto* status = cluster->add_subcommand("status", "Print every node of the cluster, as the node at --admin sees it");
+  status->add_option("--admin", admin_url, "the node's admin address [default: http://localhost:2019]");
+  status->add_flag("--json", as_json, "print the status document itself");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -248,6 +324,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (*tok) return token_main(token, key_file, payload, exp);
+  if (*status) return cluster_status_main(admin_url, as_json);
   try {
     Config config = load_config(flags, [](const char* n) { return std::getenv(n); }, config_path);
     return run_hub(std::move(config));

@@ -21,6 +21,11 @@ struct JwtKeyConfig {
 
 struct Config {
   std::string addr = ":8080";
+  std::string admin_addr = "localhost:2019";  ///< health, readiness, cluster status; "off" disables
+  bool admin_addr_given = false;              ///< set explicitly: failing to bind it is an error
+  std::string advertise_addr;                 ///< host:port others see (empty: the listening address)
+  std::size_t min_nodes = 1;                  ///< ready only while this many nodes are alive
+  Duration live_grace = std::chrono::seconds(60);  ///< liveness fails after readiness failed this long
   std::string jwt_key;        ///< shared key: fallback for publisher and subscriber
   std::string jwt_algorithm;  ///< shared algorithm: fallback for publisher and subscriber
   JwtKeyConfig publisher;

@@ -30,6 +30,10 @@ struct Spec {
 // clang-format off
 const Spec kOptions[] = {
   {"addr", Kind::string, "address to listen on (host:port, :port; port 0 picks a free port)", ":8080"},
+  {"admin_addr", Kind::string, "admin address: /mercure/health/ready, /mercure/health/live, /cluster/status (off disables)", "localhost:2019"},
+  {"advertise_addr", Kind::string, "host:port other nodes and operators see for this node (default: the listening address)", ""},
+  {"min_nodes", Kind::integer, "readiness fails while fewer nodes than this are alive in the cluster", "1"},
+  {"live_grace", Kind::duration, "liveness fails once readiness has failed for this long", "60s"},
   {"jwt_key", Kind::string, "JWT key for publishers and subscribers (HMAC secret or PEM public key)", ""},
   {"jwt_algorithm", Kind::string, "algorithm of jwt_key: HS256/384/512, RS256/384/512, PS256/384/512, ES256/384/512, EdDSA", "HS256"},
   {"publisher_jwt_key", Kind::string, "publisher JWT key (defaults to jwt_key)", ""},
@@ -164,6 +168,12 @@ void apply_option(Config& c, const std::string& name, const Raw& raw, std::vecto
   std::vector<std::string> list = raw.is_list ? raw.list : std::vector<std::string>{};
   if (t->kind == Kind::ignored) return;
   if (target == "addr") c.addr = trim(raw.text);
+  else if (target == "admin_addr") {
+    c.admin_addr = trim(raw.text);
+    c.admin_addr_given = true;
+  } else if (target == "advertise_addr") c.advertise_addr = trim(raw.text);
+  else if (target == "min_nodes") c.min_nodes = static_cast<std::size_t>(parse_int(target, raw));
+  else if (target == "live_grace") c.live_grace = parse_dur(target, raw);
   else if (target == "jwt_key") c.jwt_key = raw.text;
   else if (target == "jwt_algorithm") c.jwt_algorithm = trim(raw.text);
   else if (target == "publisher_jwt_key") c.publisher.key = raw.text;

@@ -14,6 +14,10 @@
 #include "core/task.hpp"
 #include "hub/hub.hpp"
 
+namespace herald {
+class Health;
+}  // namespace herald
+
 namespace herald::http_detail {
 
 namespace asio = boost::asio;
@@ -29,6 +33,8 @@ struct Context {
   Shard& shard;
   Authenticator& auth;
   const Config& config;
+  /// Set on the admin address's connections: only the admin routes are served there.
+  herald::Health* admin = nullptr;
 };
 
 /// Decoded query parameters in order, Go url.Query() style (pairs with a raw ';' dropped).
@@ -87,6 +93,8 @@ Task<Response> handle_subscriptions(Context ctx, const Request& req, std::string
 /// GET/HEAD /.well-known/mercure: takes over the socket for the SSE stream. Returns a
 /// response to send instead (an error), or nullopt once the stream was handed to a
 /// coroutine of its own (the session then ends: its buffers are not kept per stream).
+/// The admin address's routes: /mercure/health/ready, /mercure/health/live, /cluster/status.
+Task<Response> handle_admin(Context ctx, const Request& req, std::string_view path);
 Task<std::optional<Response>> handle_subscribe(Context ctx, tcp::socket& socket, const Request& req, Params query,
                                                std::string remote_addr);
 

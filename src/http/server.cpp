@@ -23,7 +23,7 @@ using http_detail::Context;
 
 namespace {
 
-tcp::endpoint resolve(const std::string& addr) {
+tcp::endpoint resolve(const std::string& addr, const std::string& what = "addr") {
   auto colon = addr.rfind(':');
   std::string host = addr.substr(0, colon);
   std::string port = addr.substr(colon + 1);
@@ -31,7 +31,7 @@ tcp::endpoint resolve(const std::string& addr) {
   if (port == "http") port = "80";
   if (port.empty() || port.find_first_not_of("0123456789") != std::string::npos || port.size() > 5 ||
       std::stoul(port) > 65535)
-    throw ConfigError("invalid addr: bad port in \"" + addr + "\"");
+    throw ConfigError("invalid " + what + ": bad port in \"" + addr + "\"");
   auto p = static_cast<unsigned short>(std::stoul(port));
   if (host.empty()) return {tcp::v6(), p};
   boost::system::error_code ec;
@@ -40,7 +40,7 @@ tcp::endpoint resolve(const std::string& addr) {
   asio::io_context io;
   tcp::resolver resolver(io);
   auto results = resolver.resolve(host, port, ec);
-  if (ec || results.empty()) throw ConfigError("invalid addr: cannot resolve host \"" + host + "\"");
+  if (ec || results.empty()) throw ConfigError("invalid " + what + ": cannot resolve host \"" + host + "\"");
   return results.begin()->endpoint();
 }
 
@@ -68,16 +68,21 @@ struct Server::Impl {
   Hub& hub;
   Authenticator& auth;
   const Config& config;
+  std::string addr;
+  Health* admin = nullptr;
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
 };
 
 Server::Server(Hub& hub, Authenticator& auth, const Config& config)
-    : impl_(std::make_unique<Impl>(Impl{hub, auth, config, {}})) {}
+    : impl_(std::make_unique<Impl>(Impl{hub, auth, config, config.addr, nullptr, {}})) {}
+
+Server::Server(Hub& hub, Authenticator& auth, const Config& config, std::string addr, Health& admin)
+    : impl_(std::make_unique<Impl>(Impl{hub, auth, config, std::move(addr), &admin, {}})) {}
 
 Server::~Server() = default;
 
 unsigned short Server::listen() {
-  tcp::endpoint endpoint = resolve(impl_->config.addr);
+  tcp::endpoint endpoint = resolve(impl_->addr, impl_->admin ? "admin_addr" : "addr");
   bool dual_stack = endpoint.address().is_v6() && endpoint.address().is_unspecified();
   // One listening socket, bound exclusively (a second hub on the same port fails with
   // "address in use" instead of silently taking half the connections, which SO_REUSEPORT
@@ -97,7 +102,7 @@ unsigned short Server::listen() {
   };
   open_bind(endpoint);
   if (ec && dual_stack) open_bind(tcp::endpoint(tcp::v4(), endpoint.port()));  // no IPv6 here
-  if (ec) throw std::runtime_error("cannot listen on " + impl_->config.addr + ": " + ec.message());
+  if (ec) throw std::runtime_error("cannot listen on " + impl_->addr + ": " + ec.message());
   unsigned short port = first->local_endpoint().port();
   auto protocol = first->local_endpoint().protocol();
   impl_->acceptors.push_back(std::move(first));
@@ -111,13 +116,13 @@ unsigned short Server::listen() {
   }
   for (std::size_t i = 0; i < impl_->acceptors.size(); ++i) {
     Shard& shard = impl_->hub.shard(i);
-    Context ctx{impl_->hub, shard, impl_->auth, impl_->config};
+    Context ctx{impl_->hub, shard, impl_->auth, impl_->config, impl_->admin};
     asio::co_spawn(shard.context(), accept_loop(*impl_->acceptors[i], ctx), asio::detached);
   }
   return port;
 }
 
-void Server::validate_addr(const std::string& addr) { (void)resolve(addr); }
+void Server::validate_addr(const std::string& addr, const std::string& what) { (void)resolve(addr, what); }
 
 void Server::stop_accepting() {
   for (std::size_t i = 0; i < impl_->acceptors.size(); ++i) {

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "auth/authenticator.hpp"
+#include "hub/health.hpp"
 #include "hub/hub.hpp"
 
 namespace herald {
@@ -13,15 +14,17 @@ namespace herald {
 class Server {
  public:
   Server(Hub& hub, Authenticator& auth, const Config& config);
+  /// The admin address (`addr`): health, readiness, cluster status (http/admin_handler.cpp).
+  Server(Hub& hub, Authenticator& auth, const Config& config, std::string addr, Health& admin);
   ~Server();
 
-  /// Binds `config.addr` on every shard and starts accepting. Returns the bound port
+  /// Binds the address (`config.addr`, or the admin one) on every shard and starts accepting. Returns the bound port
   /// (useful with port 0). Throws std::runtime_error when the address cannot be bound.
   unsigned short listen();
 
   /// Checks `addr` (host:port) without binding it: a bad port or a host that does not
   /// resolve throws ConfigError. Called before anything is opened (the store, sockets).
-  static void validate_addr(const std::string& addr);
+  static void validate_addr(const std::string& addr, const std::string& what = "addr");
 
   /// Stops accepting (posted to every shard). Existing connections are closed by Hub::stop.
   void stop_accepting();

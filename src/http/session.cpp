@@ -88,6 +88,7 @@ Target split_target(const Request& req) {
 
 Task<Response> respond(Context ctx, const Request& req, const Target& target) {
   if (!target.query) co_return error_for(req, ctx.config, http::status::bad_request, "Bad Request\n");
+  if (ctx.admin) co_return co_await handle_admin(ctx, req, target.path);
   co_return co_await route(ctx, req, target.path, *target.query);
 }
 
@@ -193,7 +194,7 @@ Task<void> run_session(Context ctx, tcp::socket socket) {
     Response res;
     std::exception_ptr failure;
     try {
-      if (target.query && target.path == kHubPath &&
+      if (!ctx.admin && target.query && target.path == kHubPath &&
           (req.method() == http::verb::get || req.method() == http::verb::head) &&
           (ctx.auth.enabled(Role::subscriber) || config.allow_anonymous)) {
         // Streams live long: give back the read buffer first. The handler moves the socket

@@ -22,7 +22,8 @@ Backend::Backend(Transport transport, BackendOptions options, asio::any_io_execu
       options_(std::move(options)),
       executor_(executor),
       capabilities_(transport_.log->capabilities()),
-      node_id_(make_urn_uuid_v4().substr(9)) {
+      // The engine's registry names this node; without one, the log-carried presence uses this.
+      node_id_(transport_.presence ? transport_.presence->node_id() : make_urn_uuid_v4().substr(9)) {
   if (!capabilities_.resolves_ids) {
     std::string path = options_.index_path;
     if (path.empty()) {
@@ -174,6 +175,8 @@ Task<Result<void>> Backend::announce(SubscriberInfo subscriber, bool online) {
 }
 
 Task<Result<std::vector<SubscriberInfo>>> Backend::presence() { return presence_->list(); }
+
+Task<Result<std::vector<NodeInfo>>> Backend::nodes() { return presence_->nodes(); }
 
 void Backend::describe_node(std::string address) { presence_->describe_node(std::move(address)); }
 

@@ -69,6 +69,8 @@ class Backend final : LogListener, PresenceListener {
   /// Presence (transport/presence_registry.hpp).
   Task<Result<void>> announce(SubscriberInfo subscriber, bool online);
   Task<Result<std::vector<SubscriberInfo>>> presence();
+  /// The live nodes of the cluster, by id (PresenceRegistry::nodes).
+  Task<Result<std::vector<NodeInfo>>> nodes();
   void describe_node(std::string address);
 
   Leases& leases() { return *transport_.leases; }

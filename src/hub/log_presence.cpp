@@ -1,5 +1,7 @@
 #include "hub/log_presence.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 
 #include <boost/asio/co_spawn.hpp>
@@ -8,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/logging.hpp"
+#include "transport/node_info.hpp"
 #include "core/uuid.hpp"
 
 namespace herald {
@@ -142,6 +145,19 @@ Task<Result<std::vector<SubscriberInfo>>> LogPresence::list() {
   co_return out;
 }
 
+Task<Result<std::vector<NodeInfo>>> LogPresence::nodes() {
+  if (closed_) co_return make_error_code(Errc::closed);
+  std::vector<NodeInfo> out;
+  std::lock_guard lock(mutex_);
+  auto now = Clock::now();
+  for (auto& [id, node] : nodes_) {
+    if (now - node.last_seen > ttl_ || node.last_heartbeat_ms == 0) continue;  // silent, or no beat read yet
+    out.push_back({id, node.address, node.host, node.pid, node.started_at_ms, node.last_heartbeat_ms,
+                   online(node).size()});
+  }
+  co_return out;
+}
+
 void LogPresence::consume(const Stored& stored) {
   json j = json::parse(stored.update->data, nullptr, false);
   std::vector<SubscriberInfo> lost;
@@ -177,6 +193,12 @@ void LogPresence::consume(const Stored& stored) {
           Entry& e = n.subscribers[s->id];
           if (v >= e.version) e = {std::move(*s), v, kind == "on"};
         }
+      } else if (kind == "beat") {
+        n.address = j.value("a", "");
+        n.host = j.value("h", "");
+        n.pid = j.value("p", 0L);
+        n.started_at_ms = j.value("t", std::int64_t(0));
+        n.last_heartbeat_ms = node_info::unix_ms();
       } else if (kind == "snap") {
         // The node's whole list at version V: what it set later (version > V) stays.
         std::uint64_t v = j.value("v", std::uint64_t(0));
@@ -223,7 +245,9 @@ Task<void> LogPresence::beat_loop() {
         silent.push_back(id);
       }
     }
-    co_await append(record("beat", node_id_, "a", address));
+    json beat{{"k", "beat"}, {"n", node_id_}, {"a", address}, {"h", host_}, {"p", long(::getpid())},
+              {"t", started_at_ms_}};
+    co_await append(beat.dump(-1, ' ', false, kReplace));
     for (const auto& id : silent) co_await append(record("gone", id, "by", node_id_));
     if (closed_) break;
     timer_.expires_after(ttl_ / 3);

@@ -29,6 +29,7 @@
 #include "core/async_event.hpp"
 #include "transport/log.hpp"
 #include "transport/local_presence.hpp"
+#include "transport/node_info.hpp"
 #include "transport/presence_registry.hpp"
 
 namespace herald {
@@ -50,6 +51,9 @@ class LogPresence final : public PresenceRegistry {
   Task<Result<void>> announce(SubscriberInfo subscriber, bool online) override;
   Task<Result<std::vector<SubscriberInfo>>> list() override;
   void watch(PresenceListener& listener) override;
+  std::string node_id() const override { return node_id_; }
+  /// The nodes whose beat this node read within the TTL (a node is listed from its first beat).
+  Task<Result<std::vector<NodeInfo>>> nodes() override;
   void describe_node(std::string address) override;
   Task<void> close() override;
 
@@ -65,6 +69,9 @@ class LogPresence final : public PresenceRegistry {
     std::map<std::string, Entry> subscribers;  ///< listed online ones, by version
     std::chrono::steady_clock::time_point last_seen;
     bool gone_sent = false;  ///< this node already wrote a `gone` record for it
+    std::string address, host;  ///< from its last beat
+    long pid = 0;
+    std::int64_t started_at_ms = 0, last_heartbeat_ms = 0;  ///< last: when this node read the beat
   };
   Task<Result<Seq>> append(std::string json);
   Task<void> beat_loop();
@@ -78,6 +85,8 @@ class LogPresence final : public PresenceRegistry {
 
   Log& log_;
   const std::string node_id_;
+  const std::string host_ = node_info::host_name();
+  const std::int64_t started_at_ms_ = node_info::unix_ms();
   const Duration ttl_;
   boost::asio::any_io_executor executor_;
   boost::asio::steady_timer timer_;

@@ -6,8 +6,10 @@
 #include <map>
 #include <mutex>
 
+#include "core/uuid.hpp"
 #include "transport/leases.hpp"
 #include "transport/local_presence.hpp"
+#include "transport/node_info.hpp"
 #include "transport/presence_registry.hpp"
 
 namespace herald {
@@ -24,7 +26,27 @@ class LocalPresenceRegistry final : public PresenceRegistry {
     co_return list_.list();
   }
   void watch(PresenceListener&) override {}  // one node: no other node can die
-  void describe_node(std::string) override {}
+  std::string node_id() const override { return id_; }
+  /// One node: this one, always live.
+  Task<Result<std::vector<NodeInfo>>> nodes() override {
+    if (closed_) co_return make_error_code(Errc::closed);
+    NodeInfo self;
+    {
+      std::lock_guard lock(mutex_);
+      self.address = address_;
+    }
+    self.id = id_;
+    self.host = node_info::host_name();
+    self.pid = ::getpid();
+    self.started_at_ms = started_at_ms_;
+    self.last_heartbeat_ms = node_info::unix_ms();
+    self.subscribers = list_.size();
+    co_return std::vector<NodeInfo>{std::move(self)};
+  }
+  void describe_node(std::string address) override {
+    std::lock_guard lock(mutex_);
+    address_ = std::move(address);
+  }
   Task<void> close() override {
     closed_ = true;
     co_return;
@@ -33,6 +55,10 @@ class LocalPresenceRegistry final : public PresenceRegistry {
  private:
   LocalPresence list_;
   std::atomic<bool> closed_{false};
+  const std::string id_ = make_urn_uuid_v4().substr(9);
+  const std::int64_t started_at_ms_ = node_info::unix_ms();
+  std::mutex mutex_;
+  std::string address_;  ///< guarded by mutex_
 };
 
 class LocalLeases final : public Leases {

@@ -2,6 +2,7 @@
 // Presence and the node registry: the part an engine provides when it can keep records that
 // expire (Redis keys with a TTL, rows with a last-seen time). An engine that cannot leaves it
 // to the hub, which carries presence over the log itself (hub/log_presence.hpp).
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,17 @@ struct SubscriberInfo {
   std::string id;
   std::vector<std::string> topics;
   std::string payload_json;  ///< serialized mercure.payload, empty when absent
+};
+
+/// A node of the cluster as the registry knows it.
+struct NodeInfo {
+  std::string id;
+  std::string address;  ///< host:port it serves HTTP on (advertised)
+  std::string host;     ///< its machine's host name
+  long pid = 0;
+  std::int64_t started_at_ms = 0;     ///< Unix time, milliseconds
+  std::int64_t last_heartbeat_ms = 0;  ///< Unix time, milliseconds (the engine's clock where it has one)
+  std::uint64_t subscribers = 0;
 };
 
 /// Told when a node died without withdrawing its subscribers. Implemented by the hub.
@@ -42,6 +54,11 @@ class PresenceRegistry {
   virtual Task<Result<std::vector<SubscriberInfo>>> list() = 0;
   /// Where this node's dead-node notifications go (call before the first announce).
   virtual void watch(PresenceListener& listener) = 0;
+  /// The id this node registers under (what nodes() lists for it).
+  virtual std::string node_id() const = 0;
+  /// The live nodes (heartbeat within the TTL), by id; this node included once it has
+  /// registered.
+  virtual Task<Result<std::vector<NodeInfo>>> nodes() = 0;
   /// The address this node serves HTTP on (host:port), published in the node registry.
   virtual void describe_node(std::string address) = 0;
   virtual Task<void> close() = 0;

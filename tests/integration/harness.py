@@ -68,7 +68,8 @@ class Hub:
     """A running herald process. Options are passed as --flags (underscores become dashes)."""
 
     def __init__(self, env=None, cwd=None, args=None, **options):
-        self.options = {"jwt_key": SECRET, "addr": "127.0.0.1:0", "shards": "2", "transport_url": "local://"}
+        self.options = {"jwt_key": SECRET, "addr": "127.0.0.1:0", "admin_addr": "127.0.0.1:0", "shards": "2",
+                        "transport_url": "local://"}
         self.options.update({k: v for k, v in options.items()})
         self.env = dict(os.environ)
         for k in list(self.env):
@@ -183,6 +184,26 @@ class Hub:
         h.update(headers or {})
         status, body, _ = self.request("POST", HUB_PATH, urlencode(fields), h)
         return status, body
+
+    def admin_port(self, timeout=10):
+        """The admin address's port, from herald's log line (logged just after "listening")."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for line in list(self.stderr_lines):
+                if "admin_port=" in line:
+                    return int(line.split("admin_port=")[1].split()[0])
+            time.sleep(0.02)  # the log line is written by another process
+        raise AssertionError("no admin_api line in herald's log")
+
+    def admin(self, path, timeout=10):
+        """GET on the admin address: (status, body)."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.admin_port(), timeout=timeout)
+        try:
+            conn.request("GET", path)
+            r = conn.getresponse()
+            return r.status, r.read().decode()
+        finally:
+            conn.close()
 
     def healthy(self):
         status, _, _ = self.request("GET", "/healthz")

@@ -78,6 +78,32 @@ class PgPresence final : public PresenceRegistry {
   }
 
   void watch(PresenceListener& listener) override { listener_ = &listener; }
+  std::string node_id() const override { return core_->node_id(); }
+
+  Task<Result<std::vector<NodeInfo>>> nodes() override {
+    if (closing_) co_return make_error_code(Errc::closed);
+    std::string sql = "SELECT node, address, info::text, (extract(epoch FROM started_at) * 1000)::bigint, "
+                      "(extract(epoch FROM seen_at) * 1000)::bigint FROM " + t_ + "nodes WHERE seen_at > now() - "
+                      "interval '1 millisecond' * $1 ORDER BY node";
+    auto r = co_await core_->call(std::move(sql), pg_text::params(ttl_ms_));
+    if (!r) co_return make_error_code(Errc::transport_failure);
+    std::vector<NodeInfo> out;
+    for (int row = 0; row < r->rows(); ++row) {
+      NodeInfo n;
+      n.id = r->text(row, 0);
+      n.address = r->text(row, 1);
+      auto info = nlohmann::json::parse(r->text(row, 2), nullptr, false);
+      if (info.is_object()) {
+        n.host = info.value("host", "");
+        n.pid = info.value("pid", 0L);
+        n.subscribers = info.value("subscribers", std::uint64_t(0));
+      }
+      n.started_at_ms = r->integer(row, 3);
+      n.last_heartbeat_ms = r->integer(row, 4);
+      out.push_back(std::move(n));
+    }
+    co_return out;
+  }
 
   void describe_node(std::string address) override {
     asio::post(core_->io(), [this, a = std::move(address)]() mutable { address_ = std::move(a); });

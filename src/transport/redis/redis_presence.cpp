@@ -2,6 +2,9 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstdlib>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -39,7 +42,8 @@ class RedisPresence final : public PresenceRegistry {
         started_at_(now_ms()),
         heartbeat_(redis_scripts::kHeartbeat),
         reap_(redis_scripts::kReap),
-        presence_(redis_scripts::kPresence) {
+        presence_(redis_scripts::kPresence),
+        nodes_(redis_scripts::kNodes) {
     asio::co_spawn(core_->io(), beat_loop(), asio::detached);
   }
   /// Without close(), stops the heartbeat here (blocking, bounded; not on the core's thread).
@@ -75,6 +79,32 @@ class RedisPresence final : public PresenceRegistry {
   }
 
   void watch(PresenceListener& listener) override { listener_ = &listener; }
+  std::string node_id() const override { return core_->node_id(); }
+
+  Task<Result<std::vector<NodeInfo>>> nodes() override {
+    if (closing_) co_return make_error_code(Errc::closed);
+    Args args{prefix_ + "nodes", prefix_, std::to_string(ttl_ms())};
+    auto reply = co_await core_->eval(nodes_, 1, std::move(args));
+    if (!reply) co_return make_error_code(Errc::transport_failure);
+    std::vector<NodeInfo> out;
+    const auto& e = reply->elements;
+    for (std::size_t i = 0; i + 2 < e.size(); i += 3) {
+      NodeInfo n;
+      n.id = e[i].str;
+      n.last_heartbeat_ms = std::strtoll(e[i + 1].str.c_str(), nullptr, 10);
+      auto info = nlohmann::json::parse(e[i + 2].str, nullptr, false);
+      if (info.is_object()) {
+        n.address = info.value("address", "");
+        n.host = info.value("host", "");
+        n.pid = info.value("pid", 0L);
+        n.started_at_ms = info.value("started_at_ms", std::int64_t(0));
+        n.subscribers = info.value("subscribers", std::uint64_t(0));
+      }
+      out.push_back(std::move(n));
+    }
+    std::sort(out.begin(), out.end(), [](const NodeInfo& a, const NodeInfo& b) { return a.id < b.id; });
+    co_return out;
+  }
 
   void describe_node(std::string address) override {
     asio::post(core_->io(), [this, a = std::move(address)]() mutable { address_ = std::move(a); });
@@ -161,7 +191,7 @@ class RedisPresence final : public PresenceRegistry {
   std::shared_ptr<RedisCore> core_;
   std::string prefix_;
   std::int64_t started_at_;
-  RedisScript heartbeat_, reap_, presence_;
+  RedisScript heartbeat_, reap_, presence_, nodes_;
   asio::steady_timer timer_{core_->io()};
   std::atomic<bool> closing_{false};
   AsyncEvent done_;

@@ -47,6 +47,8 @@ class Node {
   Task<Result<std::string>> last_event_id() { return backend_->last_event_id(); }
   Task<Result<void>> announce(SubscriberInfo s, bool online) { return backend_->announce(std::move(s), online); }
   Task<Result<std::vector<SubscriberInfo>>> presence() { return backend_->presence(); }
+  Task<Result<std::vector<NodeInfo>>> nodes() { return backend_->nodes(); }
+  void describe(std::string address) { backend_->describe_node(std::move(address)); }
   Leases& leases() { return backend_->leases(); }
   bool healthy() const { return backend_->healthy(); }
   Task<void> close() { return backend_->close(); }

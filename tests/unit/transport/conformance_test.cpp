@@ -380,6 +380,41 @@ TEST_P(Conformance, PresenceIsTheSameOnEveryNode) {
   }
 }
 
+TEST_P(Conformance, EveryNodeListsTheLiveNodesWithTheirAddresses) {
+  add_nodes();
+  std::set<std::string> wanted;
+  for (std::size_t i = 0; i < nodes_.size(); ++i) {
+    node(i).describe("127.0.0.1:" + std::to_string(9100 + i));
+    wanted.insert("127.0.0.1:" + std::to_string(9100 + i));
+  }
+  ASSERT_TRUE(run(node(0).announce({"sub-1", {"t"}, ""}, true)).has_value());
+  auto addresses = [&](std::size_t i) {
+    std::set<std::string> got;
+    auto listed = run(node(i).nodes());
+    if (listed)
+      for (auto& n : *listed) got.insert(n.address);
+    return got;
+  };
+  // Bounded: addresses reach the registry with the next heartbeat (test TTL 1 s: every 1/3 s).
+  for (std::size_t i = 0; i < nodes_.size(); ++i)
+    ASSERT_TRUE(eventually([&] { return addresses(i) == wanted; })) << "node " << i << " lists another cluster";
+  ASSERT_TRUE(eventually([&] {
+    auto listed = run(node(nodes_.size() - 1).nodes()).value();
+    std::vector<std::string> ids;
+    for (auto& n : listed) ids.push_back(n.id);
+    bool sorted = std::is_sorted(ids.begin(), ids.end());
+    std::uint64_t subs = 0;
+    for (auto& n : listed) subs += n.subscribers;
+    return sorted && subs == 1;
+  })) << "not sorted by id, or the subscriber count never reached the registry";
+  for (auto& n : run(node(0).nodes()).value()) {
+    EXPECT_GT(n.pid, 0);
+    EXPECT_FALSE(n.host.empty());
+    EXPECT_GT(n.started_at_ms, 0);
+    EXPECT_GE(n.last_heartbeat_ms, n.started_at_ms - 60000) << "heartbeat and start in one clock";
+  }
+}
+
 TEST_P(DeadNodeConformance, ADeadNodesSubscribersAreReportedOnce) {
   add_nodes();
   engine().plant_dead_node({{"ghost-1", {"t"}, ""}, {"ghost-2", {"u"}, ""}});

@@ -1,0 +1,79 @@
+// The admin address (admin_addr, default localhost:2019 as the Mercure hub's): readiness and
+// liveness in the Mercure hub's paths, and the cluster's status.
+#include <boost/url/parse.hpp>
+#include <boost/url/url.hpp>
+#include <nlohmann/json.hpp>
+
+#include "http/http_common.hpp"
+#include "hub/health.hpp"
+#include "hub/hub.hpp"
+
+namespace herald::http_detail {
+namespace {
+
+Response json_response(const Request& req, const Config& config, http::status status, std::string body) {
+  auto res = make_response(req, config, status, req.method() == http::verb::head ? "" : std::move(body),
+                           "application/json");
+  return res;
+}
+
+/// The transport URL as operators may see it: no user, password or query (which may hold
+/// credentials, e.g. listen_url).
+std::string public_url(const std::string& text) {
+  auto url = boost::urls::parse_uri(text);
+  if (!url) return "";
+  boost::urls::url u(*url);
+  u.remove_userinfo();
+  u.remove_query();
+  u.remove_fragment();
+  return std::string(u.buffer());
+}
+
+std::string status_json(const Context& ctx, const HealthReport& r) {
+  const std::string& url = ctx.config.transport_url;
+  nlohmann::json nodes = nlohmann::json::array();
+  for (const auto& n : r.nodes) {
+    bool self = n.id == ctx.hub.backend().node_id();
+    nodes.push_back({{"id", n.id},
+                     {"address", n.address},
+                     {"host", n.host},
+                     {"pid", n.pid},
+                     {"version", HERALD_VERSION},
+                     {"started_at", n.started_at_ms},
+                     {"last_heartbeat", n.last_heartbeat_ms},
+                     {"subscribers", n.subscribers},
+                     {"state", self && r.draining ? "draining" : "alive"}});
+  }
+  nlohmann::json j{{"cluster", {{"engine", url.substr(0, url.find(':'))}, {"url", public_url(url)}}},
+                   {"node", ctx.hub.backend().node_id()},
+                   {"nodes", std::move(nodes)}};
+  return j.dump(2) + "\n";
+}
+
+}  // namespace
+
+Task<Response> handle_admin(Context ctx, const Request& req, std::string_view path) {
+  const Config& config = ctx.config;
+  if (req.method() != http::verb::get && req.method() != http::verb::head)
+    co_return make_response(req, config, http::status::method_not_allowed, "");
+  Health& health = *ctx.admin;
+  if (path == "/mercure/health/ready" || path == "/readyz") {
+    auto r = health.report();
+    co_return json_response(req, config, r.ready() ? http::status::ok : http::status::service_unavailable, r.json());
+  }
+  if (path == "/mercure/health/live" || path == "/healthz") {
+    bool live = health.live();
+    co_return json_response(req, config, live ? http::status::ok : http::status::service_unavailable,
+                            live ? "{\"status\":\"live\"}\n" : "{\"status\":\"unavailable\"}\n");
+  }
+  if (path == "/cluster/status") {
+    auto r = health.report();
+    if (!r.registry)
+      co_return json_response(req, config, http::status::service_unavailable,
+                              "{\"error\":\"the node registry did not answer\"}\n");
+    co_return json_response(req, config, http::status::ok, status_json(ctx, r));
+  }
+  co_return make_response(req, config, http::status::not_found, "404 page not found\n");
+}
+
+}  // namespace herald::http_detail
