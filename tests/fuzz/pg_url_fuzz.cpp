@@ -21,7 +21,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     } catch (const ConfigError& e) {
       std::string what = e.what();
       if (what.find('\n') != std::string::npos) std::abort();
-      if (url->has_password() && url->password().size() >= 6 && what.find(url->password()) != std::string::npos)
+      // The password must not reach the message, unless the same text also stands elsewhere in
+      // the URL (a parameter's name or value, quoted by the message on its own account).
+      std::string pw = url->password();
+      std::string rest = std::string(url->encoded_host_and_port()) + std::string(url->encoded_path()) +
+                         std::string(url->encoded_query());
+      if (url->has_password() && pw.size() >= 6 && rest.find(pw) == std::string::npos &&
+          what.find(pw) != std::string::npos)
         std::abort();
     }
   }
