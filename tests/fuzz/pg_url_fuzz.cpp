@@ -6,6 +6,7 @@
 #include <string>
 
 #include <boost/url/parse.hpp>
+#include <boost/url/url.hpp>
 
 #include "core/config_error.hpp"
 #include "transport/postgres/pg_options.hpp"
@@ -19,16 +20,20 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       auto o = parse_pg_url(*url);
       if (o.table.empty()) std::abort();
     } catch (const ConfigError& e) {
-      std::string what = e.what();
-      if (what.find('\n') != std::string::npos) std::abort();
-      // The password must not reach the message, unless the same text also stands elsewhere in
-      // the URL (a parameter's name or value, quoted by the message on its own account).
-      std::string pw = url->password();
-      std::string rest = std::string(url->encoded_host_and_port()) + std::string(url->encoded_path()) +
-                         std::string(url->encoded_query());
-      if (url->has_password() && pw.size() >= 6 && rest.find(pw) == std::string::npos &&
-          what.find(pw) != std::string::npos)
-        std::abort();
+      if (std::string(e.what()).find('\n') != std::string::npos) std::abort();
+    }
+    // The password never reaches the message: the same URL with a password no other part of it
+    // holds must not quote that password (comparing with the input's own password gives false
+    // alarms, since a short password can be any word of the message).
+    const std::string marker = "Pw7qX2zK9mRt";
+    if (in.find(marker) == std::string::npos) {
+      boost::urls::url marked(*url);
+      marked.set_password(marker);
+      try {
+        (void)parse_pg_url(marked);
+      } catch (const ConfigError& e) {
+        if (std::string(e.what()).find(marker) != std::string::npos) std::abort();
+      }
     }
   }
   bool ok = pg_text::storable(in);
