@@ -13,7 +13,7 @@ packages=(
 # Tests: Debian's Chromium driven by playwright-core from npm; throwaway Redis servers and
 # PostgreSQL clusters (initdb in a temp dir; the package's own cluster is not used).
 if [ "${HERALD_WITH_BROWSER:-0}" = 1 ]; then
-  packages+=(chromium redis-server postgresql)
+  packages+=(chromium redis-server postgresql python3-prometheus-client)
   command -v node >/dev/null 2>&1 || packages+=(nodejs npm)
 fi
 

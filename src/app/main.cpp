@@ -135,6 +135,44 @@ std::string advertised_address(const Config& config, unsigned short port) {
   return host + ":" + std::to_string(port);
 }
 
+/// Waits up to `d` for one of `signals`; true when one came.
+bool wait_signal(const sigset_t& signals, Duration d) {
+  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(d).count();
+  timespec ts{static_cast<time_t>(ns / 1000000000), static_cast<long>(ns % 1000000000)};
+  return sigtimedwait(&signals, nullptr, &ts) > 0;
+}
+
+/// Graceful drain, once readiness is red: subscribers are served for drain_delay (load
+/// balancers notice the readiness), then new connections and subscriptions are refused and
+/// the open streams are closed spread over drain_timeout, so their clients reconnect to other
+/// nodes with Last-Event-ID gradually rather than all at once. A second signal ends it at once.
+void drain(Hub& hub, Server& server, const Config& config, const sigset_t& signals) {
+  auto log = logger("main");
+  using namespace std::chrono_literals;
+  if (config.drain_delay > Duration::zero() && wait_signal(signals, config.drain_delay)) {
+    log->info("drain_interrupted reason=\"second signal\"");
+    return;
+  }
+  server.stop_accepting();
+  hub.refuse_subscriptions();
+  std::size_t total = hub.subscriber_count();
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(config.drain_timeout).count();
+  log->info("draining subscribers={} spread_ms={}", total, ms);
+  if (total == 0) return;
+  const Duration step = 100ms;
+  std::size_t steps = std::max<std::size_t>(1, static_cast<std::size_t>(config.drain_timeout / step));
+  std::size_t per_step = (total + steps - 1) / steps;
+  auto deadline = std::chrono::steady_clock::now() + config.drain_timeout + 2s;
+  while (hub.subscriber_count() > 0 && std::chrono::steady_clock::now() < deadline) {
+    hub.close_subscribers(per_step);
+    if (wait_signal(signals, step)) {
+      log->info("drain_interrupted reason=\"second signal\"");
+      return;
+    }
+  }
+  log->info("drained");
+}
+
 int run_hub(Config config) {
   if (config.dev) apply_dev_mode(config);
   setup_logging(config.log_format == "JSON" ? LogFormat::json : LogFormat::text, config.log_level);
@@ -189,6 +227,7 @@ int run_hub(Config config) {
     sigwait(&signals, &sig);
     log->info("shutting_down signal={}", sig);
     health.set_draining();  // readiness is red from here on
+    drain(hub, server, config, signals);
     server.stop_accepting();
     if (admin) admin->stop_accepting();
     health.stop();
@@ -235,6 +274,24 @@ int cluster_status_main(std::string admin_url, bool as_json) {
                 static_cast<unsigned long long>(n.value("subscribers", 0ULL)),
                 (std::to_string(std::max(0LL, ago)) + " ms").c_str(), n.value("host", "").c_str());
   }
+  return 0;
+}
+
+/// `herald cluster reset`: POST /cluster/reset on a node's admin address.
+int cluster_reset_main(std::string admin_url, bool yes) {
+  if (!yes) {
+    std::cerr << "herald cluster reset: clears every node's registration and presence records in the engine "
+                 "(never the history); add --yes to do it\n";
+    return 2;
+  }
+  if (admin_url.find("://") == std::string::npos) admin_url = "http://" + admin_url;
+  while (!admin_url.empty() && admin_url.back() == '/') admin_url.pop_back();
+  std::string why;
+  if (!fetch_document(admin_url + "/cluster/reset", &why, true)) {
+    std::cerr << "herald cluster reset: " << admin_url << ": " << why << "\n";
+    return 1;
+  }
+  std::cout << "reset: every live node registers again and re-announces its subscribers within one heartbeat\n";
   return 0;
 }
 
@@ -312,6 +369,11 @@ int main(int argc, char** argv) {
   auto* status = cluster->add_subcommand("status", "Print every node of the cluster, as the node at --admin sees it");
   status->add_option("--admin", admin_url, "the node's admin address [default: http://localhost:2019]");
   status->add_flag("--json", as_json, "print the status document itself");
+  bool yes = false;
+  auto* reset = cluster->add_subcommand("reset", "Clear the cluster's registry and presence state in the engine "
+                                                 "(never the history); live nodes re-register within a heartbeat");
+  reset->add_option("--admin", admin_url, "a node's admin address [default: http://localhost:2019]");
+  reset->add_flag("--yes", yes, "really do it");
 
   try {
     app.parse(argc, argv);
@@ -325,6 +387,7 @@ int main(int argc, char** argv) {
   }
   if (*tok) return token_main(token, key_file, payload, exp);
   if (*status) return cluster_status_main(admin_url, as_json);
+  if (*reset) return cluster_reset_main(admin_url, yes);
   try {
     Config config = load_config(flags, [](const char* n) { return std::getenv(n); }, config_path);
     return run_hub(std::move(config));

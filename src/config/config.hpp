@@ -26,6 +26,8 @@ struct Config {
   std::string advertise_addr;                 ///< host:port others see (empty: the listening address)
   std::size_t min_nodes = 1;                  ///< ready only while this many nodes are alive
   Duration live_grace = std::chrono::seconds(60);  ///< liveness fails after readiness failed this long
+  Duration drain_delay = Duration::zero();       ///< SIGTERM: unready, still serving, this long
+  Duration drain_timeout = std::chrono::seconds(5);  ///< SIGTERM: streams closed spread over this long
   std::string jwt_key;        ///< shared key: fallback for publisher and subscriber
   std::string jwt_algorithm;  ///< shared algorithm: fallback for publisher and subscriber
   JwtKeyConfig publisher;

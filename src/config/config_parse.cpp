@@ -34,6 +34,8 @@ const Spec kOptions[] = {
   {"advertise_addr", Kind::string, "host:port other nodes and operators see for this node (default: the listening address)", ""},
   {"min_nodes", Kind::integer, "readiness fails while fewer nodes than this are alive in the cluster", "1"},
   {"live_grace", Kind::duration, "liveness fails once readiness has failed for this long", "60s"},
+  {"drain_delay", Kind::duration, "on SIGTERM: readiness fails at once, subscribers are served this long before the drain starts", "0s"},
+  {"drain_timeout", Kind::duration, "on SIGTERM: open streams are closed spread over this long, so clients reconnect elsewhere gradually", "5s"},
   {"jwt_key", Kind::string, "JWT key for publishers and subscribers (HMAC secret or PEM public key)", ""},
   {"jwt_algorithm", Kind::string, "algorithm of jwt_key: HS256/384/512, RS256/384/512, PS256/384/512, ES256/384/512, EdDSA", "HS256"},
   {"publisher_jwt_key", Kind::string, "publisher JWT key (defaults to jwt_key)", ""},
@@ -62,8 +64,8 @@ const Spec kOptions[] = {
   {"ui", Kind::ignored, "accepted for compatibility; the debug UI is not served", "false"},
   {"compress", Kind::ignored, "accepted for compatibility; responses are not compressed", "false"},
   {"use_forwarded_headers", Kind::boolean, "trust X-Forwarded-For/Forwarded for client addresses", "false"},
-  {"metrics", Kind::ignored, "accepted for compatibility; metrics are not served yet", "false"},
-  {"metrics_enabled", Kind::ignored, "accepted for compatibility; metrics are not served yet", "false"},
+  {"metrics", Kind::ignored, "accepted for compatibility; metrics are always served at admin_addr's /metrics", "false"},
+  {"metrics_enabled", Kind::ignored, "accepted for compatibility; metrics are always served at admin_addr's /metrics", "false"},
   {"topic_selector_cache", Kind::integer, "entries in each shard's topic-match cache (0 disables)", "100000"},
   {"subscriber_queue_size", Kind::integer, "updates buffered per subscriber before it is disconnected as too slow", "1000"},
   {"max_body_size", Kind::integer, "maximum publish request body in bytes", "10485760"},
@@ -174,6 +176,8 @@ void apply_option(Config& c, const std::string& name, const Raw& raw, std::vecto
   } else if (target == "advertise_addr") c.advertise_addr = trim(raw.text);
   else if (target == "min_nodes") c.min_nodes = static_cast<std::size_t>(parse_int(target, raw));
   else if (target == "live_grace") c.live_grace = parse_dur(target, raw);
+  else if (target == "drain_delay") c.drain_delay = parse_dur(target, raw);
+  else if (target == "drain_timeout") c.drain_timeout = parse_dur(target, raw);
   else if (target == "jwt_key") c.jwt_key = raw.text;
   else if (target == "jwt_algorithm") c.jwt_algorithm = trim(raw.text);
   else if (target == "publisher_jwt_key") c.publisher.key = raw.text;

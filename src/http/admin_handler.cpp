@@ -1,9 +1,10 @@
 // The admin address (admin_addr, default localhost:2019 as the Mercure hub's): readiness and
-// liveness in the Mercure hub's paths, and the cluster's status.
+// liveness in the Mercure hub's paths, the cluster's status, and /metrics (Prometheus).
 #include <boost/url/parse.hpp>
 #include <boost/url/url.hpp>
 #include <nlohmann/json.hpp>
 
+#include "core/metrics.hpp"
 #include "http/http_common.hpp"
 #include "hub/health.hpp"
 #include "hub/hub.hpp"
@@ -54,6 +55,15 @@ std::string status_json(const Context& ctx, const HealthReport& r) {
 
 Task<Response> handle_admin(Context ctx, const Request& req, std::string_view path) {
   const Config& config = ctx.config;
+  if (path == "/cluster/reset") {
+    if (req.method() != http::verb::post) co_return make_response(req, config, http::status::method_not_allowed, "");
+    auto r = co_await ctx.hub.backend().reset_presence();
+    if (r) co_return json_response(req, config, http::status::ok, "{\"reset\":true}\n");
+    bool unsupported = r.error() == make_error_code(Errc::not_supported);
+    co_return json_response(req, config, unsupported ? http::status::not_implemented : http::status::service_unavailable,
+                            unsupported ? "{\"error\":\"this transport cannot reset its presence\"}\n"
+                                        : "{\"error\":\"the engine did not answer\"}\n");
+  }
   if (req.method() != http::verb::get && req.method() != http::verb::head)
     co_return make_response(req, config, http::status::method_not_allowed, "");
   Health& health = *ctx.admin;
@@ -65,6 +75,14 @@ Task<Response> handle_admin(Context ctx, const Request& req, std::string_view pa
     bool live = health.live();
     co_return json_response(req, config, live ? http::status::ok : http::status::service_unavailable,
                             live ? "{\"status\":\"live\"}\n" : "{\"status\":\"unavailable\"}\n");
+  }
+  if (path == "/metrics") {
+    auto r = health.report();
+    MetricsSample sample{.bus_lag = r.head > r.delivered ? r.head - r.delivered : 0,
+                         .inbox_depth = ctx.hub.flow().waiting(),
+                         .ready = r.ready()};
+    co_return make_response(req, config, http::status::ok, req.method() == http::verb::head ? "" : render_metrics(metrics(), sample),
+                            "text/plain; version=0.0.4; charset=utf-8");
   }
   if (path == "/cluster/status") {
     auto r = health.report();

@@ -93,7 +93,7 @@ Task<Response> handle_subscriptions(Context ctx, const Request& req, std::string
 /// GET/HEAD /.well-known/mercure: takes over the socket for the SSE stream. Returns a
 /// response to send instead (an error), or nullopt once the stream was handed to a
 /// coroutine of its own (the session then ends: its buffers are not kept per stream).
-/// The admin address's routes: /mercure/health/ready, /mercure/health/live, /cluster/status.
+/// The admin address's routes: /mercure/health/ready, /mercure/health/live, /cluster/status, /metrics.
 Task<Response> handle_admin(Context ctx, const Request& req, std::string_view path);
 Task<std::optional<Response>> handle_subscribe(Context ctx, tcp::socket& socket, const Request& req, Params query,
                                                std::string remote_addr);

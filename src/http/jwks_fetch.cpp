@@ -1,4 +1,5 @@
-// Blocking fetch of a JWK Set (start-up and the refresh thread; never on a shard).
+// Blocking fetch of a JWK Set (start-up and the refresh thread; never on a shard), and the
+// CLI's requests to a node's admin address.
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -19,8 +20,10 @@ namespace {
 constexpr std::uint64_t kMaxDocument = 1024 * 1024;
 
 template <class Stream>
-Result<std::string> get(Stream& stream, const std::string& host, const std::string& target, std::string* why) {
-  http::request<http::empty_body> req{http::verb::get, target, 11};
+Result<std::string> get(Stream& stream, const std::string& host, const std::string& target, std::string* why,
+                        http::verb verb) {
+  http::request<http::empty_body> req{verb, target, 11};
+  if (verb == http::verb::post) req.content_length(0);
   req.set(http::field::host, host);
   req.set(http::field::user_agent, "herald");
   req.set(http::field::accept, "application/json, application/jwk-set+json");
@@ -46,7 +49,8 @@ Result<std::string> get(Stream& stream, const std::string& host, const std::stri
 }
 }  // namespace
 
-Result<std::string> fetch_document(const std::string& text, std::string* why) {
+Result<std::string> fetch_document(const std::string& text, std::string* why, bool post) {
+  auto verb = post ? http::verb::post : http::verb::get;
   if (text.rfind("file://", 0) == 0) return read_file_url(text, why);
   auto url = boost::urls::parse_uri(text);
   if (!url) {
@@ -73,7 +77,7 @@ Result<std::string> fetch_document(const std::string& text, std::string* why) {
       if (why) *why = "cannot connect to " + host + ": " + ec.message();
       return Errc::transport_failure;
     }
-    return get(stream, host, target, why);
+    return get(stream, host, target, why, verb);
   }
   asio::ssl::context ssl(asio::ssl::context::tls_client);
   ssl.set_default_verify_paths();
@@ -88,7 +92,7 @@ Result<std::string> fetch_document(const std::string& text, std::string* why) {
     if (why) *why = "TLS connection to " + host + " failed: " + ec.message();
     return Errc::transport_failure;
   }
-  return get(stream, host, target, why);
+  return get(stream, host, target, why, verb);
 }
 
 }  // namespace herald

@@ -3,6 +3,7 @@
 #include <charconv>
 
 #include "core/logging.hpp"
+#include "core/metrics.hpp"
 #include "core/uuid.hpp"
 #include "http/http_common.hpp"
 #include "hub/authorization.hpp"
@@ -10,6 +11,7 @@
 namespace herald::http_detail {
 namespace {
 constexpr std::size_t kMaxTopics = 1000;
+using Clock = std::chrono::steady_clock;
 
 bool has_control(std::string_view s) { return s.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos; }
 
@@ -28,9 +30,8 @@ bool is_form(const Request& req) {
     if (std::tolower(static_cast<unsigned char>(type[i])) != "application/x-www-form-urlencoded"[i]) return false;
   return true;
 }
-}  // namespace
 
-Task<Response> handle_publish(Context ctx, const Request& req, const Params& query) {
+Task<Response> publish_request(Context ctx, const Request& req, const Params& query, Clock::time_point received) {
   static const auto log = logger("publish");  // looked up once: the registry takes a lock
   std::string why;
   auto auth = ctx.auth.authenticate(Role::publisher, token_sources(req, query), true,
@@ -79,7 +80,7 @@ Task<Response> handle_publish(Context ctx, const Request& req, const Params& que
   update->topics = std::move(topics);
 
   std::string id = update->id;
-  auto published = co_await ctx.hub.publish(std::move(update));
+  auto published = co_await ctx.hub.publish(std::move(update), received);
   if (!published && published.error() == make_error_code(Errc::invalid_argument))
     co_return make_response(req, ctx.config, http::status::bad_request,
                             "The transport cannot store this update (text must be valid UTF-8 without NUL)\n");
@@ -89,6 +90,31 @@ Task<Response> handle_publish(Context ctx, const Request& req, const Params& que
   }
   log->debug("published seq={}", *published);
   co_return make_response(req, ctx.config, http::status::ok, std::move(id));
+}
+
+PublishOutcome outcome_of(http::status status) {
+  switch (status) {
+    case http::status::ok: return PublishOutcome::accepted;
+    case http::status::bad_request: return PublishOutcome::bad_request;
+    case http::status::unauthorized: return PublishOutcome::unauthorized;
+    case http::status::forbidden: return PublishOutcome::forbidden;
+    case http::status::payload_too_large: return PublishOutcome::too_large;
+    default: return PublishOutcome::failed;
+  }
+}
+
+}  // namespace
+
+Task<Response> handle_publish(Context ctx, const Request& req, const Params& query) {
+  auto received = Clock::now();
+  Response res = co_await publish_request(ctx, req, query, received);
+  auto outcome = outcome_of(res.result());
+  metrics().publish(outcome);
+  if (outcome == PublishOutcome::accepted) {
+    metrics().updates_total.inc();
+    metrics().publish_seconds.observe(Clock::now() - received);
+  }
+  co_return res;
 }
 
 }  // namespace herald::http_detail

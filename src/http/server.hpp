@@ -35,7 +35,8 @@ class Server {
 };
 
 /// Fetches a document from a file://, http:// or https:// URL (blocking; call it off the
-/// shards). https verifies the server certificate against the system store.
-Result<std::string> fetch_document(const std::string& url, std::string* why);
+/// shards). https verifies the server certificate against the system store. `post`: an
+/// empty POST instead of a GET (http(s) only).
+Result<std::string> fetch_document(const std::string& url, std::string* why, bool post = false);
 
 }  // namespace herald

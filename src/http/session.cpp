@@ -11,6 +11,7 @@
 #include <boost/beast/http/write.hpp>
 
 #include "core/logging.hpp"
+#include "core/metrics.hpp"
 #include "http/session.hpp"
 
 namespace herald::http_detail {
@@ -134,6 +135,11 @@ Task<void> run_session(Context ctx, tcp::socket socket) {
     std::uint64_t handle;
     ~Untrack() { shard.untrack(handle); }
   } untrack{ctx.shard, handle};
+  struct Counted {  // herald_open_connections: the main address's connections only
+    bool counted;
+    explicit Counted(bool c) : counted(c) { if (counted) metrics().open_connections.add(1); }
+    ~Counted() { if (counted) metrics().open_connections.add(-1); }
+  } counted{ctx.admin == nullptr};
 
   for (;;) {
     if (ctx.shard.stopping()) break;

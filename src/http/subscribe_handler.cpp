@@ -24,6 +24,7 @@
 #include <sstream>
 
 #include "core/logging.hpp"
+#include "core/metrics.hpp"
 #include "core/uuid.hpp"
 #include "hub/presence.hpp"
 #include "hub/sse_encoder.hpp"
@@ -36,7 +37,12 @@ constexpr std::size_t kMaxFramesPerWrite = 256;
 using Clock = std::chrono::steady_clock;
 
 struct Stream {
-  explicit Stream(tcp::socket s) : socket(std::move(s)), deadline(socket.get_executor()) {}
+  explicit Stream(tcp::socket s) : socket(std::move(s)), deadline(socket.get_executor()) {
+    metrics().open_connections.add(1);  // the session that handed the socket over ends
+  }
+  ~Stream() { metrics().open_connections.add(-1); }
+  Stream(const Stream&) = delete;
+  Stream& operator=(const Stream&) = delete;
   tcp::socket socket;
   asio::steady_timer deadline;
   bool chunked = true;
@@ -182,6 +188,7 @@ Task<void> finish_stream(Context ctx, std::shared_ptr<Stream> stream, std::share
   stream->socket.shutdown(tcp::socket::shutdown_both, ec);
   stream->socket.close(ec);
   static const auto log = logger("subscribe");  // looked up once: the registry takes a lock
+  if (stream->timed_out) metrics().slow_disconnected.inc();
   if (stream->timed_out)
     log->info("subscriber_write_timeout subscriber={} reason=\"a write took longer than dispatch_timeout\"", sub->id);
   log->debug("unsubscribed subscriber={} clean={}", sub->id, clean_end);
@@ -306,6 +313,13 @@ Task<std::optional<Response>> handle_subscribe(Context ctx, tcp::socket& socket,
   static const auto log = logger("subscribe");  // looked up once: the registry takes a lock
   const Config& config = ctx.config;
 
+  if (ctx.hub.draining()) {
+    // Graceful drain: this node takes no new subscriptions; the client retries elsewhere.
+    auto res = make_response(req, config, http::status::service_unavailable, "Service Unavailable: the node is draining\n");
+    res.set(http::field::retry_after, "1");
+    res.keep_alive(false);
+    co_return res;
+  }
   std::optional<MercureClaims> claims;
   if (ctx.auth.enabled(Role::subscriber)) {
     std::string why;

@@ -180,6 +180,8 @@ Task<Result<std::vector<NodeInfo>>> Backend::nodes() { return presence_->nodes()
 
 void Backend::describe_node(std::string address) { presence_->describe_node(std::move(address)); }
 
+Task<Result<void>> Backend::reset_presence() { return presence_->reset(); }
+
 Task<void> Backend::close() {
   if (closed_.exchange(true)) co_return;
   co_await presence_->close();

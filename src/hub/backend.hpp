@@ -72,6 +72,8 @@ class Backend final : LogListener, PresenceListener {
   /// The live nodes of the cluster, by id (PresenceRegistry::nodes).
   Task<Result<std::vector<NodeInfo>>> nodes();
   void describe_node(std::string address);
+  /// Clears the cluster's registry and presence (PresenceRegistry::reset).
+  Task<Result<void>> reset_presence();
 
   Leases& leases() { return *transport_.leases; }
   bool healthy() const { return transport_.log->healthy(); }

@@ -14,6 +14,17 @@ namespace {
 /// Records waiting in the shards' inboxes before the log's consumer is paused, per shard
 /// (and where it resumes): a bus catching up after an outage cannot fill memory.
 constexpr std::size_t kInboxHigh = 8192, kInboxLow = 2048;
+constexpr std::size_t kMaxPending = 65536;
+
+/// Runs `f` on the shard's thread and waits for its result (not from a shard's thread).
+template <typename F>
+auto on_shard(Shard& shard, F f) {
+  // (Not a std::packaged_task: Asio takes one for a completion token and retrieves its future.)
+  auto promise = std::make_shared<std::promise<decltype(f())>>();
+  auto result = promise->get_future();
+  asio::post(shard.context(), [promise, f = std::move(f)]() mutable { promise->set_value(f()); });
+  return result.get();
+}
 
 unsigned shards_for(const Config& config) {
   return config.shards ? config.shards : std::max(1u, std::thread::hardware_concurrency());
@@ -32,7 +43,20 @@ Hub::Hub(const Config& config, Transport transport)
 
 Hub::~Hub() { stop(); }
 
-Task<Result<Seq>> Hub::publish(UpdatePtr update) { return backend_->publish(std::move(update)); }
+Task<Result<Seq>> Hub::publish(UpdatePtr update, std::chrono::steady_clock::time_point received) {
+  if (received != std::chrono::steady_clock::time_point{}) {
+    std::lock_guard lock(pending_mutex_);
+    if (pending_.size() >= kMaxPending) pending_.clear();
+    pending_.emplace(update->id, received);
+  }
+  std::string id = update->id;
+  auto seq = co_await backend_->publish(std::move(update));
+  if (!seq && received != std::chrono::steady_clock::time_point{}) {
+    std::lock_guard lock(pending_mutex_);
+    pending_.erase(id);
+  }
+  co_return seq;
+}
 
 void Hub::start() {
   for (auto& s : shards_) {
@@ -83,7 +107,35 @@ void Hub::stop() {
   threads_.clear();
 }
 
+std::size_t Hub::subscriber_count() {
+  std::size_t total = 0;
+  for (auto& s : shards_) {
+    if (threads_.empty()) break;
+    total += on_shard(*s, [shard = s.get()] { return shard->subscriber_count(); });
+  }
+  return total;
+}
+
+std::size_t Hub::close_subscribers(std::size_t n) {
+  std::size_t closed = 0, per_shard = (n + shards_.size() - 1) / std::max<std::size_t>(1, shards_.size());
+  for (auto& s : shards_) {
+    if (threads_.empty() || closed >= n) break;
+    std::size_t k = std::min(per_shard, n - closed);
+    closed += on_shard(*s, [shard = s.get(), k] { return shard->close_some(k); });
+  }
+  return closed;
+}
+
 void Hub::on_update(Stored stored) noexcept {
+  {
+    std::lock_guard lock(pending_mutex_);
+    if (!pending_.empty()) {
+      if (auto it = pending_.find(stored.update->id); it != pending_.end()) {
+        stored.received = it->second;
+        pending_.erase(it);
+      }
+    }
+  }
   for (auto& s : shards_) s->enqueue(stored);
 }
 

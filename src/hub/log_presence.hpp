@@ -55,6 +55,8 @@ class LogPresence final : public PresenceRegistry {
   /// The nodes whose beat this node read within the TTL (a node is listed from its first beat).
   Task<Result<std::vector<NodeInfo>>> nodes() override;
   void describe_node(std::string address) override;
+  /// Not yet: the tables are rebuilt from the log by every node (Errc::not_supported).
+  Task<Result<void>> reset() override { co_return make_error_code(Errc::not_supported); }
   Task<void> close() override;
 
  private:

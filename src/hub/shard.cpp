@@ -5,6 +5,7 @@
 #include <boost/asio/post.hpp>
 
 #include "core/logging.hpp"
+#include "core/metrics.hpp"
 #include "hub/sse_encoder.hpp"
 #include "hub/authorization.hpp"
 #include "hub/backend.hpp"
@@ -48,7 +49,9 @@ Shard::Shard(unsigned index, const Config& config, FlowGate& gate)
 bool Shard::can_receive(const Subscriber& s, const Update& u) { return may_receive(matcher_, s, u); }
 
 void Shard::index_add(const std::shared_ptr<Subscriber>& s) {
-  all_.insert(s);
+  if (!all_.insert(s).second) return;
+  metrics().subscribers_connected.add(1);
+  metrics().subscribers_total.inc();
   if (all_exact(s->topics)) {
     for (const auto& t : s->topics) by_topic_[t].push_back(s.get());
     return;
@@ -67,6 +70,7 @@ void Shard::index_add(const std::shared_ptr<Subscriber>& s) {
 
 void Shard::index_remove(const std::shared_ptr<Subscriber>& s) {
   if (all_.erase(s) == 0) return;
+  metrics().subscribers_connected.add(-1);
   if (patterned_.erase(s.get()) > 0) return;
   if (all_exact(s->topics)) {
     for (const auto& t : s->topics) {
@@ -112,6 +116,7 @@ Task<Result<ReplayOutcome>> Shard::subscribe(std::shared_ptr<Subscriber> s, std:
   if (s->closed()) co_return out;  // the client went away meanwhile
   s->last_seq = std::max(s->last_seq, start);
   s->replaying = true;
+  metrics().replays.inc();
   index_add(s);
   co_await replay_next(s);
   co_return out;
@@ -131,8 +136,10 @@ Task<void> Shard::replay_next(std::shared_ptr<Subscriber> s) {
   for (const auto& st : *page) {
     if (st.seq <= s->last_seq) continue;
     s->last_seq = st.seq;
-    if (can_receive(*s, *st.update))
+    if (can_receive(*s, *st.update)) {
       s->queue().push_back(std::make_shared<const std::string>(encode_sse(*st.update)));
+      metrics().replayed_updates.inc();
+    }
   }
   // A short page proves the store had nothing newer when it was read: anything stored later
   // reached (or will reach) this shard as a live update, after the subscriber was registered.
@@ -199,6 +206,9 @@ void Shard::dispatch(const Stored& stored) {
     s->visit_epoch = epoch_;
     deliver(*s, stored, frame);
   }
+  // Written (the fast path) or queued for every matching subscriber of this shard.
+  if (frame && stored.received != std::chrono::steady_clock::time_point{})
+    metrics().publish_to_write_seconds.observe(std::chrono::steady_clock::now() - stored.received);
 }
 
 void Shard::enqueue(Stored stored) {
@@ -228,6 +238,16 @@ std::uint64_t Shard::track(std::function<void()> close) {
 }
 
 void Shard::untrack(std::uint64_t handle) { connections_.erase(handle); }
+
+std::size_t Shard::close_some(std::size_t n) {
+  std::vector<std::shared_ptr<Subscriber>> picked;
+  for (const auto& s : all_) {
+    if (picked.size() >= n) break;
+    if (!s->closed()) picked.push_back(s);
+  }
+  for (const auto& s : picked) s->close();
+  return picked.size();
+}
 
 void Shard::disconnect_all() {
   auto subscribers = all_;

@@ -84,6 +84,8 @@ class Shard {
   /// Tracks an open connection so shutdown can close it. Returns a handle for untrack.
   std::uint64_t track(std::function<void()> close);
   void untrack(std::uint64_t handle);
+  /// Closes up to `n` subscribers (graceful drain); returns how many (shard thread).
+  std::size_t close_some(std::size_t n);
   /// Closes every subscriber; they reconnect with their Last-Event-ID (shard thread).
   void disconnect_all();
   /// Closes every subscriber and every tracked connection (shard thread).

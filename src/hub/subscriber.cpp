@@ -1,6 +1,7 @@
 #include "hub/subscriber.hpp"
 
 #include "core/logging.hpp"
+#include "core/metrics.hpp"
 
 namespace herald {
 
@@ -9,10 +10,12 @@ bool Subscriber::push(Frame frame, Seq seq) {
   if (queue_.size() >= capacity_) {
     logger("hub")->info("subscriber_evicted subscriber={} reason=\"queue full ({} updates): reading too slowly\"", id,
                         capacity_);
+    metrics().slow_disconnected.inc();
     close();
     return false;
   }
   if (seq > last_seq) last_seq = seq;
+  metrics().deliveries.inc();
   if (queue_.empty() && try_write_now && try_write_now(frame)) return true;
   queue_.push_back(std::move(frame));
   wake_.cancel();

@@ -1,4 +1,5 @@
 #pragma once
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -30,6 +31,9 @@ using Seq = std::uint64_t;
 struct Stored {
   Seq seq = 0;
   UpdatePtr update;
+  /// When this node received the publish request (steady clock), for updates published
+  /// through this node; zero for the others (metrics only, never stored).
+  std::chrono::steady_clock::time_point received{};
 };
 
 /// Encoded SSE bytes, shared among the subscribers of a shard.

@@ -47,6 +47,11 @@ class LocalPresenceRegistry final : public PresenceRegistry {
     std::lock_guard lock(mutex_);
     address_ = std::move(address);
   }
+  /// One node, whose records are its own memory: nothing else to clear.
+  Task<Result<void>> reset() override {
+    if (closed_) co_return make_error_code(Errc::closed);
+    co_return Result<void>{};
+  }
   Task<void> close() override {
     closed_ = true;
     co_return;

@@ -1,10 +1,13 @@
 #pragma once
 // Logs an engine outage once per role (not once per retry) and its end, for the cluster
-// transports' connections ("command", "bus", "publish"...). Any thread.
+// transports' connections ("command", "bus", "publish"...); counts the reconnections
+// (herald_engine_reconnects_total). Any thread.
 #include <algorithm>
 #include <mutex>
 #include <string>
 #include <vector>
+
+#include "core/metrics.hpp"
 
 namespace herald {
 
@@ -23,6 +26,7 @@ class OutageLog {
     auto it = std::find(down_.begin(), down_.end(), role);
     if (it == down_.end()) return false;
     down_.erase(it);
+    metrics().engine_reconnects.inc();
     return true;
   }
 

@@ -61,6 +61,10 @@ class PresenceRegistry {
   virtual Task<Result<std::vector<NodeInfo>>> nodes() = 0;
   /// The address this node serves HTTP on (host:port), published in the node registry.
   virtual void describe_node(std::string address) = 0;
+  /// Clears the cluster's registry and presence records in the engine, never the history
+  /// (`herald cluster reset`): every live node registers again and rewrites its own
+  /// subscribers on its next heartbeat. No subscription event is published.
+  virtual Task<Result<void>> reset() = 0;
   virtual Task<void> close() = 0;
 };
 

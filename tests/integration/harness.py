@@ -68,8 +68,10 @@ class Hub:
     """A running herald process. Options are passed as --flags (underscores become dashes)."""
 
     def __init__(self, env=None, cwd=None, args=None, **options):
+        # drain_timeout 0s: a test's hub closes its streams at once when stopped (the drain's
+        # own tests set it).
         self.options = {"jwt_key": SECRET, "addr": "127.0.0.1:0", "admin_addr": "127.0.0.1:0", "shards": "2",
-                        "transport_url": "local://"}
+                        "transport_url": "local://", "drain_timeout": "0s"}
         self.options.update({k: v for k, v in options.items()})
         self.env = dict(os.environ)
         for k in list(self.env):

@@ -4,12 +4,34 @@ the cluster status every node serves, and the CLI that prints it."""
 import json
 import signal
 import subprocess
+import threading
 import time
 import unittest
 
-from harness import HERALD_BIN, Hub
+from harness import HERALD_BIN, SUBSCRIBER_ALL, Hub, SseClient
 from pg_server import PgServer
 from redis_server import RedisServer
+
+
+ALL_EVENTS = "/.well-known/mercure/subscriptions{/topic}{/subscriber}"
+
+
+def subscriber_ids(hub):
+    status, body, _ = hub.request("GET", "/.well-known/mercure/subscriptions",
+                                  headers={"Authorization": "Bearer " + SUBSCRIBER_ALL})
+    assert status == 200, (status, body)
+    return sorted(s["subscriber"] for s in json.loads(body)["subscriptions"] if s["topic"] == "reset/x")
+
+
+def metric(hub, name):
+    from prometheus_client.parser import text_string_to_metric_families
+    status, body = hub.admin("/metrics")
+    assert status == 200, (status, body)
+    for family in text_string_to_metric_families(body):
+        for s in family.samples:
+            if s.name == name:
+                return s.value
+    raise AssertionError("no metric " + name)
 
 
 class ClusterOps:
@@ -115,6 +137,93 @@ class ClusterOps:
                                      capture_output=True, text=True, timeout=30)
         self.assertEqual(unreachable.returncode, 1)
         self.assertEqual(len(unreachable.stderr.strip().splitlines()), 1, unreachable.stderr)
+
+
+    def test_sigterm_drains_gradually_and_the_cluster_hears_the_subscribers_leave(self):
+        a, b = self.start_nodes(2, subscriptions=True, drain_delay="3s", drain_timeout="2s")
+        self.wait(lambda: self.ready(a)[0] == 200 and self.ready(b)[0] == 200, "both ready")
+        observer = SseClient(b, [ALL_EVENTS], token=SUBSCRIBER_ALL).open()
+        clients = [SseClient(a, ["drain/x"]).open() for _ in range(10)]
+        for c in clients:
+            self.assertEqual(c.status, 200)
+        active = set()
+        while len(active) < 10:
+            e = json.loads(observer.next_event(timeout=20)["data"])
+            if e["active"] and e["topic"] == "drain/x":
+                active.add(e["subscriber"])
+        a.proc.send_signal(signal.SIGTERM)
+        # Readiness turns red at once; during drain_delay the streams are still served.
+        self.wait(lambda: self.ready(a)[0] == 503, "unready once draining", timeout=2.5)
+        self.assertTrue(self.ready(a)[1]["checks"]["draining"])
+        self.assertEqual(b.publish({"topic": "drain/x", "data": "still served", "id": "during-drain"})[0], 200)
+        for c in clients:
+            self.assertEqual(c.next_event(timeout=20)["id"], "during-drain")
+        # Then the streams end, spread over drain_timeout rather than all at once.
+        ended = []
+
+        def read_to_end(c):
+            c.read_until_eof(timeout=30)
+            ended.append(time.monotonic())
+        readers = [threading.Thread(target=read_to_end, args=(c,)) for c in clients]
+        for r in readers:
+            r.start()
+        for r in readers:
+            r.join(40)
+        self.assertEqual(len(ended), 10, "a stream did not end")
+        self.assertGreater(max(ended) - min(ended), 0.5, "the streams were closed all at once")
+        # Every drained subscriber's departure reaches the other node, and the node leaves.
+        inactive = set()
+        while inactive != active:
+            e = json.loads(observer.next_event(timeout=20)["data"])
+            if not e["active"]:
+                inactive.add(e["subscriber"])
+        self.assertEqual(a.proc.wait(20), 0)
+        self.wait(lambda: [n["address"] for n in json.loads(b.admin("/cluster/status")[1])["nodes"]] ==
+                  ["127.0.0.1:%d" % b.port], "the drained node left the registry")
+        observer.close()
+        for c in clients:
+            c.close()
+
+
+    def test_reset_clears_the_registry_and_live_nodes_come_back_with_their_subscribers(self):
+        hubs = self.start_nodes(3, subscriptions=True)
+        a, b, c = hubs
+        self.assertEqual(a.publish({"topic": "reset/x", "data": "history", "id": "before-reset"})[0], 200)
+        clients = [SseClient(h, ["reset/x"]).open() for h in (a, a, b)]
+        self.wait(lambda: len(subscriber_ids(c)) == 3, "three subscribers listed")
+        listed = subscriber_ids(c)
+        self.wait(lambda: len(json.loads(c.admin("/cluster/status")[1])["nodes"]) == 3, "three nodes")
+        observer = SseClient(c, [ALL_EVENTS], token=SUBSCRIBER_ALL).open()
+        refused = subprocess.run([HERALD_BIN, "cluster", "reset", "--admin", "127.0.0.1:%d" % c.admin_port()],
+                                 capture_output=True, text=True, timeout=30)
+        self.assertEqual(refused.returncode, 2, "reset without --yes must refuse")
+        self.assertEqual(len(refused.stderr.strip().splitlines()), 1, refused.stderr)
+        out = subprocess.run([HERALD_BIN, "cluster", "reset", "--yes", "--admin", "127.0.0.1:%d" % c.admin_port()],
+                             capture_output=True, text=True, timeout=30)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        # Every node finds its registration gone at its next heartbeat and writes it back, with
+        # its subscribers (presence_ttl=1s: a beat every 333 ms).
+        for h in hubs:
+            self.assertTrue(h.wait_for_log("presence_restored", timeout=10), "a node did not re-register")
+        self.wait(lambda: subscriber_ids(a) == listed and subscriber_ids(c) == listed, "the subscribers listed again")
+        self.wait(lambda: len(json.loads(b.admin("/cluster/status")[1])["nodes"]) == 3, "three nodes again")
+        # A reset publishes no subscription event, and leaves the history alone.
+        observer.expect_no_event(1.5)
+        with SseClient(c, ["reset/x"], headers={"Last-Event-ID": "earliest"}).open() as replay:
+            self.assertEqual(replay.next_event()["id"], "before-reset")
+        for s in clients + [observer]:
+            s.close()
+
+    def test_metrics_count_the_engine_reconnections(self):
+        (a,) = self.start_nodes(1)
+        before = metric(a, "herald_engine_reconnects_total")
+        self.engine_stop()
+        try:
+            self.wait(lambda: self.ready(a)[0] == 503, "unready with the engine down", timeout=15)
+        finally:
+            self.engine_start()
+        self.wait(lambda: self.ready(a)[0] == 200, "ready again", timeout=30)
+        self.wait(lambda: metric(a, "herald_engine_reconnects_total") > before, "a reconnection counted")
 
 
 class RedisClusterOps(ClusterOps, unittest.TestCase):

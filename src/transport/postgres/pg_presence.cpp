@@ -109,6 +109,15 @@ class PgPresence final : public PresenceRegistry {
     asio::post(core_->io(), [this, a = std::move(address)]() mutable { address_ = std::move(a); });
   }
 
+  /// Both tables emptied in one statement (one transaction).
+  Task<Result<void>> reset() override {
+    if (closing_) co_return make_error_code(Errc::closed);
+    auto r = co_await core_->call("WITH s AS (DELETE FROM " + t_ + "subscribers) DELETE FROM " + t_ + "nodes");
+    if (!r) co_return make_error_code(Errc::transport_failure);
+    logger("postgres")->warn("pg_presence_reset");
+    co_return Result<void>{};
+  }
+
   /// Ends the heartbeat (awaited, bounded) and withdraws this node at once (best effort).
   Task<void> close() override {
     if (closing_.exchange(true)) co_return;

@@ -43,7 +43,8 @@ class RedisPresence final : public PresenceRegistry {
         heartbeat_(redis_scripts::kHeartbeat),
         reap_(redis_scripts::kReap),
         presence_(redis_scripts::kPresence),
-        nodes_(redis_scripts::kNodes) {
+        nodes_(redis_scripts::kNodes),
+        reset_(redis_scripts::kReset) {
     asio::co_spawn(core_->io(), beat_loop(), asio::detached);
   }
   /// Without close(), stops the heartbeat here (blocking, bounded; not on the core's thread).
@@ -108,6 +109,15 @@ class RedisPresence final : public PresenceRegistry {
 
   void describe_node(std::string address) override {
     asio::post(core_->io(), [this, a = std::move(address)]() mutable { address_ = std::move(a); });
+  }
+
+  Task<Result<void>> reset() override {
+    if (closing_) co_return make_error_code(Errc::closed);
+    Args args{prefix_ + "nodes", prefix_};
+    auto reply = co_await core_->eval(reset_, 1, std::move(args));
+    if (!reply) co_return make_error_code(Errc::transport_failure);
+    logger("redis")->warn("redis_presence_reset nodes={}", reply->as_integer().value_or(0));
+    co_return Result<void>{};
   }
 
   /// Ends the heartbeat (awaited, bounded) and leaves the registry at once, rather than after
@@ -191,7 +201,7 @@ class RedisPresence final : public PresenceRegistry {
   std::shared_ptr<RedisCore> core_;
   std::string prefix_;
   std::int64_t started_at_;
-  RedisScript heartbeat_, reap_, presence_, nodes_;
+  RedisScript heartbeat_, reap_, presence_, nodes_, reset_;
   asio::steady_timer timer_{core_->io()};
   std::atomic<bool> closing_{false};
   AsyncEvent done_;

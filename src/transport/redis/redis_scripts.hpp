@@ -129,4 +129,15 @@ end
 return out
 )lua";
 
+/// KEYS: nodes. ARGV: key prefix "P:". Removes every node's registration and presence
+/// records (herald cluster reset); the nodes write them again on their next heartbeat.
+inline constexpr const char* kReset = R"lua(
+local nodes = redis.call('ZRANGE', KEYS[1], 0, -1)
+for _, node in ipairs(nodes) do
+  redis.call('DEL', ARGV[1] .. 'subs:' .. node, ARGV[1] .. 'node:' .. node)
+end
+redis.call('DEL', KEYS[1])
+return #nodes
+)lua";
+
 }  // namespace herald::redis_scripts
