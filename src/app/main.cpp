@@ -261,18 +261,23 @@ int cluster_status_main(std::string admin_url, bool as_json) {
   std::cout << "cluster: " << cluster.value("engine", "") << " " << cluster.value("url", "") << "  ("
             << j["nodes"].size() << " node" << (j["nodes"].size() == 1 ? "" : "s") << ", asked "
             << j.value("node", "") << ")\n";
-  std::printf("%-38s %-22s %-8s %-9s %-12s %-14s %s\n", "NODE", "ADDRESS", "PID", "STATE", "SUBSCRIBERS",
-              "HEARTBEAT AGO", "HOST");
+  std::printf("%-38s %-22s %-8s %-9s %-12s %-8s %-14s %-16s %s\n", "NODE", "ADDRESS", "PID", "STATE", "SUBSCRIBERS",
+              "LAG", "HEARTBEAT AGO", "JOBS", "HOST");
   auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                     std::chrono::system_clock::now().time_since_epoch()).count();
   for (const auto& n : j["nodes"]) {
     std::string id = n.value("id", "");
     if (id == j.value("node", "")) id += " *";
     long long ago = now_ms - n.value("last_heartbeat", 0LL);
-    std::printf("%-38s %-22s %-8ld %-9s %-12llu %-14s %s\n", id.c_str(), n.value("address", "").c_str(),
+    std::string jobs;
+    for (const auto& job : n.value("jobs", nlohmann::json::array()))
+      if (job.is_string()) jobs += (jobs.empty() ? "" : ",") + job.get<std::string>();
+    std::printf("%-38s %-22s %-8ld %-9s %-12llu %-8llu %-14s %-16s %s\n", id.c_str(), n.value("address", "").c_str(),
                 n.value("pid", 0L), n.value("state", "").c_str(),
                 static_cast<unsigned long long>(n.value("subscribers", 0ULL)),
-                (std::to_string(std::max(0LL, ago)) + " ms").c_str(), n.value("host", "").c_str());
+                static_cast<unsigned long long>(n.value("lag", 0ULL)),
+                (std::to_string(std::max(0LL, ago)) + " ms").c_str(), jobs.empty() ? "-" : jobs.c_str(),
+                n.value("host", "").c_str());
   }
   return 0;
 }

@@ -104,6 +104,9 @@ std::string render_metrics(const Metrics& m, const MetricsSample& s) {
   gauge(out, "herald_open_connections", "HTTP connections open on the main address.",
         static_cast<double>(m.open_connections.get()));
   gauge(out, "herald_ready", "1 while the node is ready (the readiness route's answer).", s.ready ? 1 : 0);
+  header(out, "herald_cluster_job_held", "1 while this node holds the cluster job's lease (runs it).", "gauge");
+  for (const auto& [job, held] : s.jobs_held)
+    sample(out, "herald_cluster_job_held", "job=\"" + job + "\"", held ? 1 : 0);
   return out;
 }
 

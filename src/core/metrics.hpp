@@ -8,6 +8,8 @@
 #include <atomic>
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "core/duration.hpp"
 
@@ -70,6 +72,7 @@ struct MetricsSample {
   std::uint64_t bus_lag = 0;      ///< head - delivered at the last probe
   std::uint64_t inbox_depth = 0;  ///< records waiting in the shards' inboxes
   bool ready = false;
+  std::vector<std::pair<std::string, bool>> jobs_held;  ///< each cluster job, and whether this node holds it
 };
 
 /// The whole document, in the Prometheus text format.

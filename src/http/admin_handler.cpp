@@ -33,8 +33,15 @@ std::string public_url(const std::string& text) {
 std::string status_json(const Context& ctx, const HealthReport& r) {
   const std::string& url = ctx.config.transport_url;
   nlohmann::json nodes = nlohmann::json::array();
+  nlohmann::json jobs = nlohmann::json::object();
+  for (const auto& [job, holder] : r.jobs) jobs[job] = holder ? nlohmann::json(*holder) : nlohmann::json();
   for (const auto& n : r.nodes) {
     bool self = n.id == ctx.hub.backend().node_id();
+    nlohmann::json held = nlohmann::json::array();
+    for (const auto& [job, holder] : r.jobs)
+      if (holder == n.id) held.push_back(job);
+    // Another node's position is as of its last heartbeat; this node's is the last probe's.
+    std::uint64_t delivered = self ? r.delivered : n.delivered;
     nodes.push_back({{"id", n.id},
                      {"address", n.address},
                      {"host", n.host},
@@ -43,11 +50,16 @@ std::string status_json(const Context& ctx, const HealthReport& r) {
                      {"started_at", n.started_at_ms},
                      {"last_heartbeat", n.last_heartbeat_ms},
                      {"subscribers", n.subscribers},
-                     {"state", self && r.draining ? "draining" : "alive"}});
+                     {"delivered", delivered},
+                     {"lag", r.head > delivered ? r.head - delivered : 0},
+                     {"jobs", std::move(held)},
+                     {"state", (self && r.draining) || (n.draining && n.state != NodeState::dead) ? "draining"
+                                                                                                   : to_string(n.state)}});
   }
   nlohmann::json j{{"cluster", {{"engine", url.substr(0, url.find(':'))}, {"url", public_url(url)}}},
                    {"node", ctx.hub.backend().node_id()},
-                   {"nodes", std::move(nodes)}};
+                   {"nodes", std::move(nodes)},
+                   {"jobs", std::move(jobs)}};
   return j.dump(2) + "\n";
 }
 
@@ -80,7 +92,10 @@ Task<Response> handle_admin(Context ctx, const Request& req, std::string_view pa
     auto r = health.report();
     MetricsSample sample{.bus_lag = r.head > r.delivered ? r.head - r.delivered : 0,
                          .inbox_depth = ctx.hub.flow().waiting(),
-                         .ready = r.ready()};
+                         .ready = r.ready(),
+                         .jobs_held = {}};
+    for (const auto& name : ctx.hub.backend().jobs().names())
+      sample.jobs_held.emplace_back(name, ctx.hub.backend().jobs().held(name));
     co_return make_response(req, config, http::status::ok, req.method() == http::verb::head ? "" : render_metrics(metrics(), sample),
                             "text/plain; version=0.0.4; charset=utf-8");
   }

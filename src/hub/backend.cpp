@@ -22,8 +22,11 @@ Backend::Backend(Transport transport, BackendOptions options, asio::any_io_execu
       options_(std::move(options)),
       executor_(executor),
       capabilities_(transport_.log->capabilities()),
-      // The engine's registry names this node; without one, the log-carried presence uses this.
-      node_id_(transport_.presence ? transport_.presence->node_id() : make_urn_uuid_v4().substr(9)) {
+      // The engine's registry names this node; without one, the transport's id (its leases' owner)
+  // or a new one, which the log-carried presence uses.
+      node_id_(transport_.presence           ? transport_.presence->node_id()
+               : !transport_.node_id.empty() ? transport_.node_id
+                                             : make_urn_uuid_v4().substr(9)) {
   if (!capabilities_.resolves_ids) {
     std::string path = options_.index_path;
     if (path.empty()) {
@@ -39,6 +42,9 @@ Backend::Backend(Transport transport, BackendOptions options, asio::any_io_execu
     presence_ = log_presence_.get();
   }
   presence_->watch(*this);
+  auto jobs = transport_.log->jobs();
+  for (auto& job : presence_->jobs()) jobs.push_back(std::move(job));
+  jobs_ = std::make_unique<ClusterJobs>(*transport_.leases, std::move(jobs), executor_);
 }
 
 Backend::~Backend() {
@@ -58,6 +64,7 @@ Task<Result<void>> Backend::listen(Listener& listener, FlowGate& gate) {
     if (!caught) co_return caught;
   }
   if (log_presence_) log_presence_->start();
+  jobs_->start();
   co_return Result<void>{};
 }
 
@@ -180,10 +187,23 @@ Task<Result<std::vector<NodeInfo>>> Backend::nodes() { return presence_->nodes()
 
 void Backend::describe_node(std::string address) { presence_->describe_node(std::move(address)); }
 
+void Backend::report(std::uint64_t delivered, bool draining) { presence_->report(delivered, draining); }
+
+Task<Result<std::vector<std::pair<std::string, std::optional<std::string>>>>> Backend::job_holders() {
+  std::vector<std::pair<std::string, std::optional<std::string>>> out;
+  for (auto& name : jobs_->names()) {
+    auto holder = co_await transport_.leases->holder(name);
+    if (!holder) co_return holder.error();
+    out.emplace_back(name, std::move(*holder));
+  }
+  co_return out;
+}
+
 Task<Result<void>> Backend::reset_presence() { return presence_->reset(); }
 
 Task<void> Backend::close() {
   if (closed_.exchange(true)) co_return;
+  co_await jobs_->stop();
   co_await presence_->close();
   co_await transport_.log->close();
 }

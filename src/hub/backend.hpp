@@ -14,6 +14,7 @@
 #include <boost/asio/any_io_executor.hpp>
 
 #include "core/flow_gate.hpp"
+#include "hub/cluster_jobs.hpp"
 #include "hub/id_index.hpp"
 #include "hub/log_presence.hpp"
 #include "transport/transport.hpp"
@@ -72,16 +73,22 @@ class Backend final : LogListener, PresenceListener {
   /// The live nodes of the cluster, by id (PresenceRegistry::nodes).
   Task<Result<std::vector<NodeInfo>>> nodes();
   void describe_node(std::string address);
+  /// What this node's heartbeats say of it (PresenceRegistry::report).
+  void report(std::uint64_t delivered, bool draining);
   /// Clears the cluster's registry and presence (PresenceRegistry::reset).
   Task<Result<void>> reset_presence();
 
   Leases& leases() { return *transport_.leases; }
+  /// The cluster jobs the parts need (ClusterJob), run under leases from listen() to close().
+  const ClusterJobs& jobs() const { return *jobs_; }
+  /// Each job's name and the node that holds it now (nullopt: none), asked of the engine.
+  Task<Result<std::vector<std::pair<std::string, std::optional<std::string>>>>> job_holders();
   bool healthy() const { return transport_.log->healthy(); }
   /// The last seq delivered to the listener (0 before the first).
   Seq delivered() const { return delivered_.load(); }
 
-  /// Presence first (this node leaves the registry), then the log. Idempotent. After it
-  /// returns, the listener is not called again.
+  /// The cluster jobs first (their leases released), then presence (this node leaves the
+  /// registry), then the log. Idempotent. After it returns, the listener is not called again.
   Task<void> close();
 
  private:
@@ -102,6 +109,7 @@ class Backend final : LogListener, PresenceListener {
   std::unique_ptr<IdIndex> index_;
   std::unique_ptr<LogPresence> log_presence_;
   PresenceRegistry* presence_ = nullptr;  ///< the engine's or log_presence_
+  std::unique_ptr<ClusterJobs> jobs_;     ///< the log's and the presence part's
   Listener* listener_ = nullptr;
   std::atomic<bool> caught_up_{false}, closed_{false};
   std::atomic<Seq> delivered_{0};

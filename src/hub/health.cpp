@@ -1,5 +1,7 @@
 #include "hub/health.hpp"
 
+#include <algorithm>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -89,12 +91,15 @@ Task<void> Health::probe_once() {
     r.bus = r.engine && now - progress_at_ < options_.stall;
   }
   last_delivered_ = r.delivered;
+  backend.report(r.delivered, draining_);
   auto nodes = co_await backend.nodes();
   if (nodes) {
     r.registry = true;
-    r.nodes_alive = nodes->size();
+    r.nodes_alive = std::count_if(nodes->begin(), nodes->end(), [](const NodeInfo& n) { return n.state != NodeState::dead; });
     r.nodes = std::move(*nodes);
   }
+  auto jobs = co_await backend.job_holders();
+  if (jobs) r.jobs = std::move(*jobs);
   r.draining = draining_;
   std::lock_guard lock(mutex_);
   report_ = std::move(r);

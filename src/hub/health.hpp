@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -34,11 +36,13 @@ struct HealthReport {
   bool engine = false;  ///< the transport reports itself connected
   bool bus = false;     ///< delivered is at the head, or moving toward it
   bool registry = false;  ///< the node registry answered
-  std::size_t nodes_alive = 0;
+  std::size_t nodes_alive = 0;  ///< alive or suspect
   std::size_t min_nodes = 1;
   bool draining = false;
   Seq delivered = 0, head = 0;
-  std::vector<NodeInfo> nodes;  ///< the registry's live nodes, by id
+  std::vector<NodeInfo> nodes;  ///< the registry's nodes, by id (dead ones until reaped)
+  /// Each cluster job and the node holding its lease (nullopt: none), as the engine answered.
+  std::vector<std::pair<std::string, std::optional<std::string>>> jobs;
   bool ready() const { return probed && engine && bus && registry && nodes_alive >= min_nodes && !draining; }
   /// {"status": "ready"|"unavailable", "checks": {...}}
   std::string json() const;

@@ -151,9 +151,16 @@ Task<Result<std::vector<NodeInfo>>> LogPresence::nodes() {
   std::lock_guard lock(mutex_);
   auto now = Clock::now();
   for (auto& [id, node] : nodes_) {
-    if (now - node.last_seen > ttl_ || node.last_heartbeat_ms == 0) continue;  // silent, or no beat read yet
-    out.push_back({id, node.address, node.host, node.pid, node.started_at_ms, node.last_heartbeat_ms,
-                   online(node).size()});
+    if (node.last_heartbeat_ms == 0) continue;  // no beat read yet
+    auto age = std::chrono::duration_cast<std::chrono::milliseconds>(now - node.last_seen).count();
+    auto ttl = std::chrono::duration_cast<std::chrono::milliseconds>(ttl_).count();
+    if (age > 2 * ttl) continue;  // long gone: its `gone` record removes it
+    NodeInfo info{id, node.address, node.host, node.pid, node.started_at_ms, node.last_heartbeat_ms,
+                  online(node).size()};
+    info.delivered = node.delivered;
+    info.draining = node.draining;
+    info.state = node_state(age, ttl);
+    out.push_back(std::move(info));
   }
   co_return out;
 }
@@ -198,6 +205,8 @@ void LogPresence::consume(const Stored& stored) {
         n.host = j.value("h", "");
         n.pid = j.value("p", 0L);
         n.started_at_ms = j.value("t", std::int64_t(0));
+        n.delivered = j.value("d", std::uint64_t(0));
+        n.draining = j.value("x", false);
         n.last_heartbeat_ms = node_info::unix_ms();
       } else if (kind == "snap") {
         // The node's whole list at version V: what it set later (version > V) stays.
@@ -246,7 +255,7 @@ Task<void> LogPresence::beat_loop() {
       }
     }
     json beat{{"k", "beat"}, {"n", node_id_}, {"a", address}, {"h", host_}, {"p", long(::getpid())},
-              {"t", started_at_ms_}};
+              {"t", started_at_ms_}, {"d", report_.delivered.load()}, {"x", report_.draining.load()}};
     co_await append(beat.dump(-1, ' ', false, kReplace));
     for (const auto& id : silent) co_await append(record("gone", id, "by", node_id_));
     if (closed_) break;

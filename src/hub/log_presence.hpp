@@ -6,7 +6,7 @@
 //
 // Records (JSON in Update::data; topic "herald:presence"):
 //   hello {n}            a node started: every other node answers with its snapshot
-//   beat  {n, a}         node n is alive (every ttl/3), serving HTTP on a
+//   beat  {n, a, d, x}   node n is alive (every ttl/3), serving HTTP on a, delivered d, draining x
 //   on    {n, s}         subscriber s of node n connected (replaces an entry with its id)
 //   off   {n, i}         subscriber i of node n left
 //   snap  {n, subs}      node n's whole subscriber list (replaces n's entries)
@@ -55,6 +55,7 @@ class LogPresence final : public PresenceRegistry {
   /// The nodes whose beat this node read within the TTL (a node is listed from its first beat).
   Task<Result<std::vector<NodeInfo>>> nodes() override;
   void describe_node(std::string address) override;
+  void report(std::uint64_t delivered, bool draining) override { report_.set(delivered, draining); }
   /// Not yet: the tables are rebuilt from the log by every node (Errc::not_supported).
   Task<Result<void>> reset() override { co_return make_error_code(Errc::not_supported); }
   Task<void> close() override;
@@ -74,6 +75,8 @@ class LogPresence final : public PresenceRegistry {
     std::string address, host;  ///< from its last beat
     long pid = 0;
     std::int64_t started_at_ms = 0, last_heartbeat_ms = 0;  ///< last: when this node read the beat
+    std::uint64_t delivered = 0;  ///< from its last beat
+    bool draining = false;        ///< from its last beat
   };
   Task<Result<Seq>> append(std::string json);
   Task<void> beat_loop();
@@ -101,6 +104,7 @@ class LogPresence final : public PresenceRegistry {
   std::uint64_t own_version_ = 0;       ///< counts this node's presence changes; own_mutex_
   PresenceListener* listener_ = nullptr;
   std::string address_;                 ///< guarded by mutex_
+  node_info::SelfReport report_;
   std::atomic<bool> closed_{false};
   AsyncEvent loop_done_;
   AsyncEvent idle_;                     ///< set while no detached append is in flight

@@ -1,6 +1,7 @@
 #pragma once
-// Cluster leases: at-most-once jobs (retention, reaping a dead node). Redis: SET NX PX; a
-// PostgreSQL advisory lock; trivially local for one node.
+// Cluster leases: at-most-once jobs (retention, reaping a dead node; hub/cluster_jobs). Redis:
+// SET NX PX with an INCR fencing token; PostgreSQL: a row with an expiry and a sequence for the
+// token; in-process for one node.
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -31,6 +32,9 @@ class Leases {
   /// Extends a held lease; false when it was lost (expired and taken, or released).
   virtual Task<Result<bool>> renew(const Lease& lease, Duration ttl) = 0;
   virtual Task<Result<void>> release(const Lease& lease) = 0;
+  /// The id of the node that holds `name` now (the registry's node id), nullopt when no one
+  /// does (never granted, released, or expired). For operators (the cluster status).
+  virtual Task<Result<std::optional<std::string>>> holder(std::string name) = 0;
 };
 
 }  // namespace herald

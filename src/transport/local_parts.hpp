@@ -41,12 +41,15 @@ class LocalPresenceRegistry final : public PresenceRegistry {
     self.started_at_ms = started_at_ms_;
     self.last_heartbeat_ms = node_info::unix_ms();
     self.subscribers = list_.size();
+    self.delivered = report_.delivered;
+    self.draining = report_.draining;
     co_return std::vector<NodeInfo>{std::move(self)};
   }
   void describe_node(std::string address) override {
     std::lock_guard lock(mutex_);
     address_ = std::move(address);
   }
+  void report(std::uint64_t delivered, bool draining) override { report_.set(delivered, draining); }
   /// One node, whose records are its own memory: nothing else to clear.
   Task<Result<void>> reset() override {
     if (closed_) co_return make_error_code(Errc::closed);
@@ -64,17 +67,25 @@ class LocalPresenceRegistry final : public PresenceRegistry {
   const std::int64_t started_at_ms_ = node_info::unix_ms();
   std::mutex mutex_;
   std::string address_;  ///< guarded by mutex_
+  node_info::SelfReport report_;
 };
 
+/// Leases kept in this process: one node, or nodes of one process sharing one table (tests).
 class LocalLeases final : public Leases {
  public:
+  /// `owner`: the node id holder() names for this table's own acquire().
+  explicit LocalLeases(std::string owner = {}) : owner_(std::move(owner)) {}
   Task<Result<std::optional<Lease>>> acquire(std::string name, Duration ttl) override {
+    co_return acquire_for(owner_, std::move(name), ttl);
+  }
+  /// acquire() on behalf of `owner` (a node sharing this table).
+  Result<std::optional<Lease>> acquire_for(const std::string& owner, std::string name, Duration ttl) {
     std::lock_guard lock(mutex_);
     auto now = Clock::now();
     auto& held = held_[name];
-    if (held.until > now) co_return std::optional<Lease>{};
-    held = {++token_, now + ttl};
-    co_return std::optional<Lease>{Lease{std::move(name), held.token}};
+    if (held.until > now) return std::optional<Lease>{};
+    held = {++token_, now + ttl, owner};
+    return std::optional<Lease>{Lease{std::move(name), held.token}};
   }
   Task<Result<bool>> renew(const Lease& lease, Duration ttl) override {
     std::lock_guard lock(mutex_);
@@ -89,13 +100,21 @@ class LocalLeases final : public Leases {
     if (auto it = held_.find(lease.name); it != held_.end() && it->second.token == lease.token) held_.erase(it);
     co_return Result<void>{};
   }
+  Task<Result<std::optional<std::string>>> holder(std::string name) override {
+    std::lock_guard lock(mutex_);
+    auto it = held_.find(name);
+    if (it == held_.end() || it->second.until <= Clock::now()) co_return std::optional<std::string>{};
+    co_return std::optional<std::string>{it->second.owner};
+  }
 
  private:
   using Clock = std::chrono::steady_clock;
   struct Held {
     std::uint64_t token = 0;
     Clock::time_point until{};
+    std::string owner;
   };
+  const std::string owner_;
   std::mutex mutex_;
   std::uint64_t token_ = 0;
   std::map<std::string, Held> held_;

@@ -11,6 +11,7 @@
 #include "core/flow_gate.hpp"
 #include "core/task.hpp"
 #include "model/update.hpp"
+#include "transport/cluster_job.hpp"
 
 namespace herald {
 
@@ -81,6 +82,10 @@ class Log {
 
   /// Connected to the engine and delivering.
   virtual bool healthy() const = 0;
+  /// The work this log needs done by one node of the cluster at a time (retention by age on
+  /// an engine that does not expire records itself); the hub runs each under a lease.
+  /// Called once, before listen(). Default: none.
+  virtual std::vector<ClusterJob> jobs() { return {}; }
   virtual Task<void> close() = 0;
 };
 

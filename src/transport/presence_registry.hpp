@@ -8,6 +8,7 @@
 
 #include "core/errors.hpp"
 #include "core/task.hpp"
+#include "transport/cluster_job.hpp"
 
 namespace herald {
 
@@ -18,6 +19,24 @@ struct SubscriberInfo {
   std::string payload_json;  ///< serialized mercure.payload, empty when absent
 };
 
+/// How a node's heartbeats look to the registry (a node beats every TTL/3).
+enum class NodeState {
+  alive,    ///< heard from within two beat periods
+  suspect,  ///< two beats missed, still within the TTL: counted alive
+  dead,     ///< silent for longer than the TTL and not reaped yet (the "reap" cluster job removes it)
+};
+
+/// The state of a node last heard from `age_ms` ago, with the registry's `ttl_ms`.
+inline NodeState node_state(std::int64_t age_ms, std::int64_t ttl_ms) {
+  if (age_ms > ttl_ms) return NodeState::dead;
+  if (age_ms * 3 > ttl_ms * 2) return NodeState::suspect;
+  return NodeState::alive;
+}
+
+inline const char* to_string(NodeState s) {
+  return s == NodeState::alive ? "alive" : s == NodeState::suspect ? "suspect" : "dead";
+}
+
 /// A node of the cluster as the registry knows it.
 struct NodeInfo {
   std::string id;
@@ -27,6 +46,9 @@ struct NodeInfo {
   std::int64_t started_at_ms = 0;     ///< Unix time, milliseconds
   std::int64_t last_heartbeat_ms = 0;  ///< Unix time, milliseconds (the engine's clock where it has one)
   std::uint64_t subscribers = 0;
+  std::uint64_t delivered = 0;  ///< the last seq it delivered, as of its last heartbeat (PresenceRegistry::report)
+  bool draining = false;        ///< shutting down, as of its last heartbeat
+  NodeState state = NodeState::alive;
 };
 
 /// Told when a node died without withdrawing its subscribers. Implemented by the hub.
@@ -56,15 +78,22 @@ class PresenceRegistry {
   virtual void watch(PresenceListener& listener) = 0;
   /// The id this node registers under (what nodes() lists for it).
   virtual std::string node_id() const = 0;
-  /// The live nodes (heartbeat within the TTL), by id; this node included once it has
-  /// registered.
+  /// The registered nodes, by id, each with its NodeState (dead ones until they are reaped);
+  /// this node included once it has registered.
   virtual Task<Result<std::vector<NodeInfo>>> nodes() = 0;
   /// The address this node serves HTTP on (host:port), published in the node registry.
   virtual void describe_node(std::string address) = 0;
+  /// What this node's next heartbeats say of it: the last seq it delivered, and whether it is
+  /// draining (any thread; the health probe calls it every second).
+  virtual void report(std::uint64_t delivered, bool draining) = 0;
   /// Clears the cluster's registry and presence records in the engine, never the history
   /// (`herald cluster reset`): every live node registers again and rewrites its own
   /// subscribers on its next heartbeat. No subscription event is published.
   virtual Task<Result<void>> reset() = 0;
+  /// The work one node of the cluster does at a time (reaping the nodes that went silent:
+  /// their records removed, their subscribers handed to the PresenceListener); the hub runs
+  /// each under a lease (hub/cluster_jobs). Called once, after watch(). Default: none.
+  virtual std::vector<ClusterJob> jobs() { return {}; }
   virtual Task<void> close() = 0;
 };
 

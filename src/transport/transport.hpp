@@ -20,6 +20,9 @@ struct Transport {
   std::unique_ptr<Log> log;
   std::unique_ptr<PresenceRegistry> presence;  ///< null: the hub carries presence over the log
   std::unique_ptr<Leases> leases;
+  /// The id this node holds leases under, for a transport without a presence registry (whose
+  /// node_id() names the node otherwise); empty: the hub makes one up.
+  std::string node_id;
 };
 
 /// Creates the transport named by `url`'s scheme. Throws ConfigError on a bad URL (and, for

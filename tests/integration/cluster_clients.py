@@ -81,3 +81,37 @@ class Publisher(threading.Thread):
                 pass
             if self.pause:
                 time.sleep(self.pause)  # pacing, so the failure happens mid-stream
+
+
+class RotatingPublisher(threading.Thread):
+    """Publishes numbered updates until stopped, each to the next node that answers (a load
+    balancer's round robin that skips a node it cannot reach); remembers what was
+    acknowledged and, in order, what was attempted."""
+
+    def __init__(self, hubs, name, pause=0.005):
+        super().__init__(daemon=True)
+        self.hubs, self.name, self.pause = hubs, name, pause
+        self.acknowledged, self.attempted = [], []
+        self.stopping = threading.Event()
+
+    def run(self):
+        i = 0
+        while not self.stopping.is_set():
+            hub = self.hubs[i % len(self.hubs)]
+            event_id = "%s-%d" % (self.name, i)
+            i += 1
+            if not hub.alive() or hub.port is None:
+                time.sleep(self.pause)
+                continue
+            self.attempted.append(event_id)
+            try:
+                status, body = hub.publish({"topic": TOPIC, "data": event_id, "id": event_id})
+                if status == 200:
+                    self.acknowledged.append(body)
+            except OSError:
+                pass
+            time.sleep(self.pause)  # pacing: the restarts happen mid-stream
+
+    def stop(self):
+        self.stopping.set()
+        self.join(30)

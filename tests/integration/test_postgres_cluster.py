@@ -195,7 +195,7 @@ class PgCluster(PgTestCase):
 
     def test_retention_by_age_runs_on_one_node_and_moves_when_it_dies(self):
         hubs = self.start_nodes(2, query="presence_ttl=1s&max_age=1s")
-        elected = lambda: [i for i, h in enumerate(hubs) if "pg_retention_elected" in "\n".join(h.stderr_lines)]
+        elected = lambda: [i for i, h in enumerate(hubs) if "cluster_job_elected job=retention" in "\n".join(h.stderr_lines)]
         self._wait(lambda: len(elected()) == 1, "one node elected for retention")
         for i in range(5):
             self.assertEqual(hubs[i % 2].publish({"topic": TOPIC, "data": "old", "id": "old%d" % i})[0], 200)
@@ -206,7 +206,7 @@ class PgCluster(PgTestCase):
         hubs[holder].proc.send_signal(signal.SIGKILL)
         hubs[holder].proc.wait(10)
         other = hubs[1 - holder]
-        self._wait(lambda: "pg_retention_elected" in "\n".join(other.stderr_lines), "the survivor took over")
+        self._wait(lambda: "cluster_job_elected job=retention" in "\n".join(other.stderr_lines), "the survivor took over")
         self.assertEqual(other.publish({"topic": TOPIC, "data": "later", "id": "later"})[0], 200)
         self._wait(lambda: count() == 0, "retention runs on the survivor", timeout=15)
         with other.subscribe([TOPIC], headers={"Last-Event-ID": "old0"}) as s:

@@ -594,8 +594,9 @@ Transport make_lmdb_transport(const boost::urls::url_view& url, bool bolt_alias)
   if (bolt_alias)
     logger("transport")->warn("bolt_alias path={} note=\"bolt:// opens an LMDB store at this path; the Bolt file format is not read\"",
                               o.path);
-  return {std::make_unique<LmdbLog>(std::move(o)), std::make_unique<LocalPresenceRegistry>(),
-          std::make_unique<LocalLeases>()};
+  auto presence = std::make_unique<LocalPresenceRegistry>();
+  auto leases = std::make_unique<LocalLeases>(presence->node_id());
+  return {std::make_unique<LmdbLog>(std::move(o)), std::move(presence), std::move(leases), {}};
 }
 
 }  // namespace herald

@@ -147,8 +147,9 @@ Transport make_local_transport(const boost::urls::url_view& url) {
       throw ConfigError("invalid transport_url: unknown parameter \"" + param.key + "\" for local://");
     }
   }
-  return {std::make_unique<LocalLog>(size, events_size), std::make_unique<LocalPresenceRegistry>(),
-          std::make_unique<LocalLeases>()};
+  auto presence = std::make_unique<LocalPresenceRegistry>();
+  auto leases = std::make_unique<LocalLeases>(presence->node_id());
+  return {std::make_unique<LocalLog>(size, events_size), std::move(presence), std::move(leases), {}};
 }
 
 }  // namespace herald

@@ -35,6 +35,14 @@ class PgLeases final : public Leases {
     co_return Result<void>{};
   }
 
+  Task<Result<std::optional<std::string>>> holder(std::string name) override {
+    auto r = co_await core_->call("SELECT holder FROM " + t_ + "leases WHERE name = $1 AND expires_at >= now()",
+                                  pg_text::params(name));
+    if (!r) co_return r.error();
+    if (r->rows() == 0) co_return std::optional<std::string>{};
+    co_return std::optional<std::string>{r->text(0, 0)};
+  }
+
  private:
   std::shared_ptr<PgCore> core_;
   std::string t_;

@@ -83,19 +83,12 @@ class PgLog final : public Log {
     bus_done_.set();
     committer_done_.reset();
     asio::co_spawn(core_->io(), committer(), asio::detached);
-    if (core_->options().max_age > Duration::zero()) {
-      retention_done_.reset();
-      asio::co_spawn(core_->io(), retention(), asio::detached);
-    } else {
-      retention_done_.set();
-    }
   }
   /// Without close(), ends the loops here (blocking, bounded; not on the core's thread).
   ~PgLog() override {
     stop();
     bus_done_.wait_blocking(std::chrono::seconds(5));
     committer_done_.wait_blocking(std::chrono::seconds(5));
-    retention_done_.wait_blocking(std::chrono::seconds(5));
   }
 
   LogCapabilities capabilities() const override { return {.resolves_ids = true, .multi_node = true}; }
@@ -163,7 +156,6 @@ class PgLog final : public Log {
     stop();
     co_await bus_done_.wait_for(std::chrono::seconds(5));
     co_await committer_done_.wait_for(std::chrono::seconds(5));
-    co_await retention_done_.wait_for(std::chrono::seconds(5));
     listener_ = nullptr;
   }
 
@@ -177,7 +169,6 @@ class PgLog final : public Log {
     asio::post(core_->io(), [this] {
       timer_.cancel();
       commit_timer_.cancel();
-      retention_timer_.cancel();
       if (bus_connection_) bus_connection_->close();
       if (publish_connection_) publish_connection_->close();
     });
@@ -427,35 +418,26 @@ class PgLog final : public Log {
     bus_done_.set();
   }
 
-  // --- retention by age (loop thread), on the holder of an advisory lock ---
+  // --- retention by age: the "retention" cluster job, on the holder of its lease ---
 
-  Task<void> retention() {
+  std::vector<ClusterJob> jobs() override {
     const auto& o = core_->options();
-    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(o.max_age).count();
-    std::uint64_t held_generation = 0;
-    while (!closing_) {
-      if (core_->up()) {
-        if (held_generation != core_->generation()) {
-          auto lock = co_await core_->call("SELECT pg_try_advisory_lock(hashtext('herald-retention:" + t_ + "'))");
-          if (lock && lock->rows() == 1 && lock->boolean(0, 0)) {
-            held_generation = core_->generation();
-            logger("postgres")->info("pg_retention_elected node={} max_age_ms={}", core_->node_id(), ms);
-          }
-        }
-        if (held_generation == core_->generation()) {
-          co_await core_->call("SELECT 1 FROM " + t_ + "head FOR UPDATE; WITH gone AS (DELETE FROM " + t_ +
-                                   "updates WHERE NOT subscription_event AND published_at < clock_timestamp() - "
-                                   "interval '1 millisecond' * " + std::to_string(ms) + " RETURNING seq) UPDATE " +
-                                   t_ + "head SET trimmed = greatest(trimmed, (SELECT max(seq) FROM gone)) "
-                                   "WHERE EXISTS (SELECT 1 FROM gone)",
-                               {}, true);
-        }
-      }
-      if (closing_) break;
-      retention_timer_.expires_after(std::min<Duration>(std::chrono::seconds(1), o.max_age));
-      co_await retention_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
-    }
-    retention_done_.set();
+    if (o.max_age <= Duration::zero()) return {};
+    return {ClusterJob{"retention", std::min<Duration>(std::chrono::seconds(1), o.max_age), o.presence_ttl,
+                       [this] { return retain(); }}};
+  }
+
+  /// Removes the updates older than max_age (never subscription events: they have a bound of
+  /// their own) and moves the trim point past them, under the head row's lock.
+  Task<void> retain() {
+    if (closing_ || !core_->up()) co_return;
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(core_->options().max_age).count();
+    co_await core_->call("SELECT 1 FROM " + t_ + "head FOR UPDATE; WITH gone AS (DELETE FROM " + t_ +
+                             "updates WHERE NOT subscription_event AND published_at < clock_timestamp() - "
+                             "interval '1 millisecond' * " + std::to_string(ms) + " RETURNING seq) UPDATE " +
+                             t_ + "head SET trimmed = greatest(trimmed, (SELECT max(seq) FROM gone)) "
+                             "WHERE EXISTS (SELECT 1 FROM gone)",
+                         {}, true);
   }
 
   std::shared_ptr<PgCore> core_;
@@ -468,11 +450,10 @@ class PgLog final : public Log {
   std::optional<Seq> start_position_;
   Seq known_head_ = 0;  ///< loop thread only: the newest seq this node's commits returned
   std::atomic<bool> listening_{false}, closing_{false};
-  AsyncEvent bus_up_, bus_done_, committer_done_, retention_done_;
+  AsyncEvent bus_up_, bus_done_, committer_done_;
   std::shared_ptr<PgConnection> bus_connection_, publish_connection_;  ///< loop thread only
   asio::steady_timer timer_{core_->io()};
   asio::steady_timer commit_timer_{core_->io()};
-  asio::steady_timer retention_timer_{core_->io()};
 };
 
 }  // namespace

@@ -9,7 +9,7 @@
 // (re)connection and on a safety poll it reads "seq > the last it delivered" in order. The
 // table holds the data, the notification only wakes the reader: a notification lost while
 // reconnecting loses nothing. `trimmed` (the highest seq retention removed) past what a node
-// delivered is a gap. max_age runs on one node at a time: the holder of an advisory lock.
+// delivered is a gap. max_age runs on one node at a time: the "retention" cluster job (hub/cluster_jobs).
 #include <memory>
 
 #include "transport/log.hpp"

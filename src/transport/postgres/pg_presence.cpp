@@ -15,6 +15,7 @@
 
 #include "core/logging.hpp"
 #include "transport/local_presence.hpp"
+#include "transport/node_info.hpp"
 #include "transport/postgres/pg_text.hpp"
 
 namespace herald {
@@ -82,9 +83,10 @@ class PgPresence final : public PresenceRegistry {
 
   Task<Result<std::vector<NodeInfo>>> nodes() override {
     if (closing_) co_return make_error_code(Errc::closed);
+    // Nodes heard from within twice the TTL: dead ones stay listed until reaped.
     std::string sql = "SELECT node, address, info::text, (extract(epoch FROM started_at) * 1000)::bigint, "
-                      "(extract(epoch FROM seen_at) * 1000)::bigint FROM " + t_ + "nodes WHERE seen_at > now() - "
-                      "interval '1 millisecond' * $1 ORDER BY node";
+                      "(extract(epoch FROM seen_at) * 1000)::bigint, (extract(epoch FROM now() - seen_at) * 1000)::"
+                      "bigint FROM " + t_ + "nodes WHERE seen_at > now() - interval '2 millisecond' * $1 ORDER BY node";
     auto r = co_await core_->call(std::move(sql), pg_text::params(ttl_ms_));
     if (!r) co_return make_error_code(Errc::transport_failure);
     std::vector<NodeInfo> out;
@@ -97,9 +99,12 @@ class PgPresence final : public PresenceRegistry {
         n.host = info.value("host", "");
         n.pid = info.value("pid", 0L);
         n.subscribers = info.value("subscribers", std::uint64_t(0));
+        n.delivered = info.value("delivered", std::uint64_t(0));
+        n.draining = info.value("draining", false);
       }
       n.started_at_ms = r->integer(row, 3);
       n.last_heartbeat_ms = r->integer(row, 4);
+      n.state = node_state(r->integer(row, 5), ttl().count());
       out.push_back(std::move(n));
     }
     co_return out;
@@ -108,6 +113,7 @@ class PgPresence final : public PresenceRegistry {
   void describe_node(std::string address) override {
     asio::post(core_->io(), [this, a = std::move(address)]() mutable { address_ = std::move(a); });
   }
+  void report(std::uint64_t delivered, bool draining) override { report_.set(delivered, draining); }
 
   /// Both tables emptied in one statement (one transaction).
   Task<Result<void>> reset() override {
@@ -116,6 +122,11 @@ class PgPresence final : public PresenceRegistry {
     if (!r) co_return make_error_code(Errc::transport_failure);
     logger("postgres")->warn("pg_presence_reset");
     co_return Result<void>{};
+  }
+
+  std::vector<ClusterJob> jobs() override {
+    auto ttl = core_->options().presence_ttl;
+    return {ClusterJob{"reap", ttl / 3, ttl, [this] { return reap(); }}};
   }
 
   /// Ends the heartbeat (awaited, bounded) and withdraws this node at once (best effort).
@@ -163,7 +174,11 @@ class PgPresence final : public PresenceRegistry {
   }
 
   Task<void> beat() {
-    nlohmann::json info{{"pid", ::getpid()}, {"host", hostname()}, {"subscribers", own_.size()}};
+    nlohmann::json info{{"pid", ::getpid()},
+                        {"host", hostname()},
+                        {"subscribers", own_.size()},
+                        {"delivered", report_.delivered.load()},
+                        {"draining", report_.draining.load()}};
     auto r = co_await core_->call("INSERT INTO " + t_ + "nodes (node, address, info) VALUES ($1, $2, $3::jsonb) ON "
                                   "CONFLICT (node) DO UPDATE SET seen_at = now(), address = EXCLUDED.address, info = "
                                   "EXCLUDED.info RETURNING (xmax = 0)", pg_text::params(core_->node_id(), address_, info.dump()));
@@ -173,12 +188,13 @@ class PgPresence final : public PresenceRegistry {
       co_await resync();
     }
     registered_ = true;
-    co_await reap();
   }
 
-  /// Removes every node silent for the TTL with its subscribers, in one statement: the node
-  /// whose DELETE takes the rows reports them, so each dead node is reported once.
+  /// One round of the "reap" cluster job (on the holder of its lease): removes every node
+  /// silent for the TTL with its subscribers, in one statement: the node whose DELETE takes
+  /// the rows reports them, so even two overlapping holders report each dead node once.
   Task<void> reap() {
+    if (closing_ || !core_->up()) co_return;
     auto lost = co_await core_->call("WITH dead AS (DELETE FROM " + t_ + "nodes WHERE seen_at < now() - interval "
                                      "'1 millisecond' * $1 RETURNING node) DELETE FROM " + t_ +
                                          "subscribers s USING dead WHERE s.node = dead.node RETURNING s.node, s.id, "
@@ -206,6 +222,7 @@ class PgPresence final : public PresenceRegistry {
   std::string address_;      ///< loop thread only
   bool registered_ = false;  ///< loop thread only
   LocalPresence own_;
+  node_info::SelfReport report_;
 };
 
 }  // namespace

@@ -13,7 +13,7 @@ namespace herald {
 Transport make_pg_transport(const boost::urls::url_view& url) {
   auto core = std::make_shared<PgCore>(parse_pg_url(url));
   core->start();
-  return {make_pg_log(core), make_pg_presence(core), make_pg_leases(core)};
+  return {make_pg_log(core), make_pg_presence(core), make_pg_leases(core), {}};
 }
 
 }  // namespace herald

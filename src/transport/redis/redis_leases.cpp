@@ -41,7 +41,7 @@ class RedisLeases final : public Leases {
   }
 
   Task<Result<bool>> renew(const Lease& lease, Duration ttl) override {
-    Args args{key(lease.name), holder(lease), ms(ttl)};
+    Args args{key(lease.name), held_value(lease), ms(ttl)};
     auto reply = co_await core_->eval(renew_, 1, std::move(args));
     // (result<bool> takes an error_code for a bool without the tag)
     if (!reply) co_return Result<bool>(boost::system::in_place_error, make_error_code(Errc::transport_failure));
@@ -49,15 +49,24 @@ class RedisLeases final : public Leases {
   }
 
   Task<Result<void>> release(const Lease& lease) override {
-    Args args{key(lease.name), holder(lease)};
+    Args args{key(lease.name), held_value(lease)};
     auto reply = co_await core_->eval(release_, 1, std::move(args));
     if (!reply) co_return make_error_code(Errc::transport_failure);
     co_return Result<void>{};
   }
 
+  Task<Result<std::optional<std::string>>> holder(std::string name) override {
+    Args args{"GET", key(name)};
+    auto reply = co_await core_->call(std::move(args));
+    if (!reply) co_return make_error_code(Errc::transport_failure);
+    if (reply->is_nil()) co_return std::optional<std::string>{};
+    const std::string& held = reply->str;  // "owner:token"
+    co_return std::optional<std::string>{held.substr(0, held.rfind(':'))};
+  }
+
  private:
   std::string key(const std::string& name) const { return core_->prefix() + "lease:" + name; }
-  std::string holder(const Lease& lease) const { return core_->node_id() + ":" + std::to_string(lease.token); }
+  std::string held_value(const Lease& lease) const { return core_->node_id() + ":" + std::to_string(lease.token); }
 
   std::shared_ptr<RedisCore> core_;
   RedisScript acquire_, renew_, release_;

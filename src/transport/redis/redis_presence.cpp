@@ -15,6 +15,7 @@
 
 #include "core/logging.hpp"
 #include "transport/local_presence.hpp"
+#include "transport/node_info.hpp"
 #include "transport/redis/redis_codec.hpp"
 #include "transport/redis/redis_scripts.hpp"
 
@@ -89,10 +90,13 @@ class RedisPresence final : public PresenceRegistry {
     if (!reply) co_return make_error_code(Errc::transport_failure);
     std::vector<NodeInfo> out;
     const auto& e = reply->elements;
-    for (std::size_t i = 0; i + 2 < e.size(); i += 3) {
+    if (e.empty()) co_return make_error_code(Errc::transport_failure);
+    std::int64_t now = e[0].as_integer().value_or(0);
+    for (std::size_t i = 1; i + 2 < e.size(); i += 3) {
       NodeInfo n;
       n.id = e[i].str;
       n.last_heartbeat_ms = std::strtoll(e[i + 1].str.c_str(), nullptr, 10);
+      n.state = node_state(now - n.last_heartbeat_ms, ttl_ms());
       auto info = nlohmann::json::parse(e[i + 2].str, nullptr, false);
       if (info.is_object()) {
         n.address = info.value("address", "");
@@ -100,6 +104,8 @@ class RedisPresence final : public PresenceRegistry {
         n.pid = info.value("pid", 0L);
         n.started_at_ms = info.value("started_at_ms", std::int64_t(0));
         n.subscribers = info.value("subscribers", std::uint64_t(0));
+        n.delivered = info.value("delivered", std::uint64_t(0));
+        n.draining = info.value("draining", false);
       }
       out.push_back(std::move(n));
     }
@@ -110,6 +116,7 @@ class RedisPresence final : public PresenceRegistry {
   void describe_node(std::string address) override {
     asio::post(core_->io(), [this, a = std::move(address)]() mutable { address_ = std::move(a); });
   }
+  void report(std::uint64_t delivered, bool draining) override { report_.set(delivered, draining); }
 
   Task<Result<void>> reset() override {
     if (closing_) co_return make_error_code(Errc::closed);
@@ -118,6 +125,11 @@ class RedisPresence final : public PresenceRegistry {
     if (!reply) co_return make_error_code(Errc::transport_failure);
     logger("redis")->warn("redis_presence_reset nodes={}", reply->as_integer().value_or(0));
     co_return Result<void>{};
+  }
+
+  std::vector<ClusterJob> jobs() override {
+    auto ttl = core_->options().presence_ttl;
+    return {ClusterJob{"reap", ttl / 3, ttl, [this] { return reap(); }}};
   }
 
   /// Ends the heartbeat (awaited, bounded) and leaves the registry at once, rather than after
@@ -178,7 +190,8 @@ class RedisPresence final : public PresenceRegistry {
 
   Task<void> beat() {
     nlohmann::json info{{"id", core_->node_id()}, {"address", address_},        {"pid", ::getpid()},
-                        {"host", hostname()},     {"started_at_ms", started_at_}, {"subscribers", own_.size()}};
+                        {"host", hostname()},     {"started_at_ms", started_at_}, {"subscribers", own_.size()},
+                        {"delivered", report_.delivered.load()}, {"draining", report_.draining.load()}};
     Args beat_args{prefix_ + "nodes", prefix_ + "node:" + core_->node_id(), core_->node_id(), info.dump(),
                    std::to_string(ttl_ms() * 2)};
     auto r = co_await core_->eval(heartbeat_, 2, std::move(beat_args));
@@ -188,6 +201,13 @@ class RedisPresence final : public PresenceRegistry {
       co_await resync();
     }
     registered_ = true;
+  }
+
+  /// One round of the "reap" cluster job (on the holder of its lease): removes the nodes
+  /// silent for presence_ttl in one script, which hands their subscribers to this caller
+  /// only (so even two overlapping holders report each dead node once).
+  Task<void> reap() {
+    if (closing_ || !core_->up()) co_return;
     Args reap_args{prefix_ + "nodes", prefix_, std::to_string(ttl_ms())};
     auto lost = co_await core_->eval(reap_, 1, std::move(reap_args));
     if (!lost || lost->elements.empty()) co_return;
@@ -214,6 +234,7 @@ class RedisPresence final : public PresenceRegistry {
   std::string address_;      ///< loop thread only: host:port this node serves HTTP on
   bool registered_ = false;  ///< loop thread only: the first heartbeat is in
   LocalPresence own_;
+  node_info::SelfReport report_;
 };
 
 }  // namespace

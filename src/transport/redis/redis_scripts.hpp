@@ -114,13 +114,14 @@ end
 return out
 )lua";
 
-/// KEYS: nodes. ARGV: key prefix "P:", ttl (ms). The live nodes: id, last heartbeat (Redis
-/// time, ms) and info record, three elements per node.
+/// KEYS: nodes. ARGV: key prefix "P:", ttl (ms). Redis's time (ms), then the nodes heard from
+/// within twice the ttl (dead ones stay until reaped): id, last heartbeat (Redis time, ms) and
+/// info record, three elements per node.
 inline constexpr const char* kNodes = R"lua(
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local nodes = redis.call('ZRANGEBYSCORE', KEYS[1], now - tonumber(ARGV[2]), '+inf', 'WITHSCORES')
-local out = {}
+local nodes = redis.call('ZRANGEBYSCORE', KEYS[1], now - 2 * tonumber(ARGV[2]), '+inf', 'WITHSCORES')
+local out = {now}
 for i = 1, #nodes, 2 do
   out[#out + 1] = nodes[i]
   out[#out + 1] = nodes[i + 1]

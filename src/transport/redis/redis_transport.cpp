@@ -13,7 +13,7 @@ namespace herald {
 Transport make_redis_transport(const boost::urls::url_view& url) {
   auto core = std::make_shared<RedisCore>(parse_redis_url(url));
   core->start();
-  return {make_redis_log(core), make_redis_presence(core), make_redis_leases(core)};
+  return {make_redis_log(core), make_redis_presence(core), make_redis_leases(core), {}};
 }
 
 }  // namespace herald

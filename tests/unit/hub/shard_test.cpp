@@ -58,7 +58,7 @@ class ForwardingLog : public Log {
 
 /// A transport of the local parts around `log`.
 Transport around(std::unique_ptr<Log> log) {
-  return {std::move(log), std::make_unique<LocalPresenceRegistry>(), std::make_unique<LocalLeases>()};
+  return {std::move(log), std::make_unique<LocalPresenceRegistry>(), std::make_unique<LocalLeases>(), {}};
 }
 
 /// The log of a fresh local transport.

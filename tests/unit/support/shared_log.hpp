@@ -11,6 +11,7 @@
 
 #include "transport/local_parts.hpp"
 #include "transport/log.hpp"
+#include "core/uuid.hpp"
 #include "transport/transport.hpp"
 
 namespace herald::test {
@@ -117,23 +118,28 @@ class SharedLogView final : public Log {
   std::atomic<bool> closed_{false};
 };
 
-/// Leases every view shares (one table, as one engine would keep).
+/// Leases every view shares (one table, as one engine would keep), each view acquiring under
+/// an owner id of its own.
 class SharedLeases final : public Leases {
  public:
-  explicit SharedLeases(std::shared_ptr<LocalLeases> inner) : inner_(std::move(inner)) {}
+  SharedLeases(std::shared_ptr<LocalLeases> inner, std::string owner) : inner_(std::move(inner)), owner_(std::move(owner)) {}
   Task<Result<std::optional<Lease>>> acquire(std::string name, Duration ttl) override {
-    return inner_->acquire(std::move(name), ttl);
+    co_return inner_->acquire_for(owner_, std::move(name), ttl);
   }
   Task<Result<bool>> renew(const Lease& lease, Duration ttl) override { return inner_->renew(lease, ttl); }
   Task<Result<void>> release(const Lease& lease) override { return inner_->release(lease); }
+  Task<Result<std::optional<std::string>>> holder(std::string name) override { return inner_->holder(std::move(name)); }
 
  private:
   std::shared_ptr<LocalLeases> inner_;
+  std::string owner_;
 };
 
 /// A node's transport on `shared`: the view, no presence (the hub carries it over the log).
 inline Transport shared_log_node(std::shared_ptr<SharedLog> shared, std::shared_ptr<LocalLeases> leases) {
-  return {std::make_unique<SharedLogView>(std::move(shared)), nullptr, std::make_unique<SharedLeases>(std::move(leases))};
+  std::string id = make_urn_uuid_v4().substr(9);
+  return {std::make_unique<SharedLogView>(std::move(shared)), nullptr, std::make_unique<SharedLeases>(std::move(leases), id),
+          id};
 }
 
 }  // namespace herald::test

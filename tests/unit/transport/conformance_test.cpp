@@ -415,6 +415,29 @@ TEST_P(Conformance, EveryNodeListsTheLiveNodesWithTheirAddresses) {
   }
 }
 
+TEST_P(Conformance, EveryNodeSeesWhatAnotherReportsOfItself) {
+  add_nodes();
+  auto& reporter = node(nodes_.size() - 1);
+  reporter.backend().report(42, true);
+  const std::string id = reporter.backend().node_id();
+  // Bounded: the report travels with the next heartbeat (test TTL 1 s: every 1/3 s).
+  ASSERT_TRUE(eventually([&] {
+    auto listed = run(node(0).nodes());
+    if (!listed) return false;
+    for (auto& n : *listed)
+      if (n.id == id) return n.delivered == 42 && n.draining && n.state != NodeState::dead;
+    return false;
+  })) << "the delivered position or the drain did not reach the registry";
+}
+
+TEST(NodeState, FollowsTheHeartbeatsAge) {
+  EXPECT_EQ(node_state(0, 15000), NodeState::alive);
+  EXPECT_EQ(node_state(10000, 15000), NodeState::alive);     // two beats (every 5 s) just met
+  EXPECT_EQ(node_state(10001, 15000), NodeState::suspect);   // two beats missed
+  EXPECT_EQ(node_state(15000, 15000), NodeState::suspect);
+  EXPECT_EQ(node_state(15001, 15000), NodeState::dead);      // silent past the TTL
+}
+
 TEST_P(DeadNodeConformance, ADeadNodesSubscribersAreReportedOnce) {
   add_nodes();
   engine().plant_dead_node({{"ghost-1", {"t"}, ""}, {"ghost-2", {"u"}, ""}});
@@ -473,9 +496,14 @@ TEST_P(Conformance, LeasesGrantOneHolderWithIncreasingFencingTokens) {
   Leases& b = node(nodes_.size() - 1).leases();
   auto first = run(a.acquire("job", std::chrono::seconds(30))).value();
   ASSERT_TRUE(first.has_value());
+  // Every node names the holder: the node id the registry lists it under.
+  EXPECT_EQ(run(b.holder("job")).value(), std::optional<std::string>(node(0).backend().node_id()));
+  EXPECT_EQ(run(a.holder("job")).value(), std::optional<std::string>(node(0).backend().node_id()));
+  EXPECT_EQ(run(b.holder("never-granted")).value(), std::nullopt);
   EXPECT_FALSE(run(b.acquire("job", std::chrono::seconds(30))).value().has_value()) << "two holders";
   EXPECT_TRUE(run(a.renew(*first, std::chrono::seconds(30))).value());
   ASSERT_TRUE(run(a.release(*first)).has_value());
+  EXPECT_EQ(run(b.holder("job")).value(), std::nullopt) << "a released lease still has a holder";
   auto second = run(b.acquire("job", std::chrono::milliseconds(200))).value();
   ASSERT_TRUE(second.has_value());
   EXPECT_GT(second->token, first->token);
