@@ -46,7 +46,11 @@ class Engine {
   virtual void restart() {}
 };
 
-/// The engines the kit runs on, by name: "local", "lmdb", "redis", "generic".
+/// The engines the kit runs on, by name: "local", "lmdb", "redis", "postgres", "generic".
 Engine& engine(const std::string& name);
+
+/// The engines this test binary runs the kit on, comma-separated. Defined once per binary
+/// (kit_engines_*.cpp); the kit itself is compiled once for every binary.
+const char* kit_engines();
 
 }  // namespace herald::test

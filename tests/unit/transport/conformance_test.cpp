@@ -599,12 +599,12 @@ TEST_P(Conformance, ReplayHandoverWhilePublishersRunHasNoGapAndNoDuplicate) {
   EXPECT_EQ(feed.gaps.load(), 0);
 }
 
-/// The engines this test binary runs the kit on (HERALD_KIT_ENGINES, comma-separated: the
+/// The engines this test binary runs the kit on (test::kit_engines(), comma-separated: the
 /// engines that need a server have a binary, and a ctest label, of their own).
 /// Three nodes only on an engine that serves several.
 std::vector<Param> params() {
   std::vector<Param> out;
-  std::string engines = HERALD_KIT_ENGINES;
+  std::string engines = test::kit_engines();
   for (std::size_t at = 0; at <= engines.size();) {
     auto comma = std::min(engines.find(',', at), engines.size());
     std::string name = engines.substr(at, comma - at);
