@@ -1,5 +1,8 @@
 #include "hub/cluster_jobs.hpp"
 
+#include <algorithm>
+#include <chrono>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 
@@ -67,13 +70,23 @@ Task<std::optional<Lease>> ClusterJobs::keep(Running& r, std::optional<Lease> le
 }
 
 Task<void> ClusterJobs::loop(Running& r) {
+  using Clock = std::chrono::steady_clock;
+  // The lease is renewed three times per ttl whatever the job's period, and the round runs
+  // every `every` while held (at once when the lease is taken).
+  const Duration tick = std::min<Duration>(r.job.every, r.job.ttl / 3);
   std::optional<Lease> lease;
+  Clock::time_point next_round{};
   while (!stopping_.is_set()) {
+    bool had = lease.has_value();
     lease = co_await keep(r, std::move(lease));
     r.held = lease.has_value();
-    if (lease && !stopping_.is_set()) co_await r.job.round();
+    if (lease && !had) next_round = Clock::now();
+    if (lease && !stopping_.is_set() && Clock::now() >= next_round) {
+      next_round = Clock::now() + r.job.every;
+      co_await r.job.round();
+    }
     // (A statement, not a loop condition: g++ 12 mis-compiles a co_await there.)
-    bool stop = co_await stopping_.wait_for(r.job.every);
+    bool stop = co_await stopping_.wait_for(tick);
     if (stop) break;
   }
   r.held = false;

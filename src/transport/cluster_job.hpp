@@ -12,7 +12,7 @@ namespace herald {
 
 struct ClusterJob {
   std::string name;  ///< the lease's name, unique in the cluster ("reap", "retention")
-  Duration every{};  ///< how often the holder runs a round (and renews the lease)
+  Duration every{};  ///< how often the holder runs a round (the lease is renewed every min(every, ttl/3))
   Duration ttl{};    ///< the lease's time to live: a dead holder's job moves within ttl + every
   /// One round. Runs on the hub's job executor, never concurrently with itself on a node;
   /// may suspend; must not throw (an engine failure is logged and the next round retries).

@@ -46,9 +46,9 @@ class Reachable final : public Leases {
 /// A node: its event loop, its view of the leases, and a runner of one job that counts rounds.
 struct JobNode {
   JobNode(std::shared_ptr<LocalLeases> table, std::string id, std::atomic<int>& running, std::atomic<int>& overlaps,
-          Duration ttl = 300ms)
+          Duration ttl = 300ms, Duration every = 20ms)
       : leases(std::move(table), id), thread([this] { io.run(); }) {
-    ClusterJob job{"reap", 20ms, ttl, [this, &running, &overlaps]() -> Task<void> {
+    ClusterJob job{"reap", every, ttl, [this, &running, &overlaps]() -> Task<void> {
                      if (running.fetch_add(1) != 0) overlaps.fetch_add(1);
                      rounds.fetch_add(1);
                      running.fetch_sub(1);
@@ -113,6 +113,19 @@ TEST(ClusterJobs, OneNodeRunsTheJobAndItMovesWhenTheHolderIsCutOff) {
   EXPECT_FALSE(a.runner->held("reap"));
   EXPECT_TRUE(b.runner->held("reap"));
   EXPECT_EQ(overlaps, 0);
+}
+
+TEST(ClusterJobs, AJobRunLessOftenThanItsLeaseLastsKeepsOneHolder) {
+  // Rounds every 400 ms, lease of 150 ms: the lease is renewed every 50 ms all the same.
+  auto table = std::make_shared<LocalLeases>();
+  std::atomic<int> running{0}, overlaps{0};
+  JobNode a(table, "node-a", running, overlaps, 150ms, 400ms), b(table, "node-b", running, overlaps, 150ms, 400ms);
+  a.runner->start();
+  ASSERT_TRUE(eventually([&] { return a.rounds >= 1; }));
+  b.runner->start();
+  ASSERT_TRUE(eventually([&] { return a.rounds >= 4; })) << "the holder stopped running its job";
+  EXPECT_EQ(b.rounds, 0) << "the lease lapsed between two rounds and another node took the job";
+  EXPECT_TRUE(a.runner->held("reap"));
 }
 
 TEST(ClusterJobs, AStoppedHolderReleasesTheJobAtOnce) {
