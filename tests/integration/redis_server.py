@@ -3,6 +3,7 @@ fsync always, so an acknowledged write survives kill -9). A missing binary fails
 import os
 import shutil
 import signal
+import random
 import socket
 import subprocess
 import tempfile
@@ -10,9 +11,18 @@ import time
 
 
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A free port below the kernel's ephemeral range (32768 and up by default): while a test
+    has its server killed, no outgoing connection can take the port as its source port and
+    keep the server from binding it again when it restarts."""
+    for _ in range(1000):
+        port = random.randint(20000, 32000)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise AssertionError("no free port")
 
 
 class RedisServer:

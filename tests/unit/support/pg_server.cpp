@@ -11,6 +11,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <stdexcept>
 #include <thread>
 #include <vector>
@@ -144,7 +145,9 @@ void PgServer::start() {
     int status = 0;
     if (::waitpid(pid_, &status, WNOHANG) == pid_) {
       pid_ = -1;
-      throw std::runtime_error("postgres exited at start; see " + log);
+      std::ifstream in(log);
+      std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      throw std::runtime_error("postgres exited at start: " + text.substr(text.size() > 2000 ? text.size() - 2000 : 0));
     }
     PGconn* c = PQconnectdb(conninfo(port_, "postgres").c_str());
     bool up = PQstatus(c) == CONNECTION_OK;

@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <sstream>
 #include <stdexcept>
+#include <random>
 #include <thread>
 #include <vector>
 
@@ -20,19 +21,23 @@ namespace {
 
 }  // namespace
 
+/// A port below the kernel's ephemeral range (32768 and up by default), so that while a test
+/// has its server killed, no outgoing connection can be given the port as its source port and
+/// keep the server from binding it again when it restarts.
 int RedisServer::free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+  static std::mt19937 random(std::random_device{}());
+  for (int attempt = 0; attempt < 1000; ++attempt) {
+    int port = std::uniform_int_distribution<int>(20000, 32000)(random);
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(static_cast<std::uint16_t>(port));
+    bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
     ::close(fd);
-    throw std::runtime_error("no free port");
+    if (ok) return port;
   }
-  ::close(fd);
-  return ntohs(a.sin_port);
+  throw std::runtime_error("no free port");
 }
 
 namespace {

@@ -471,7 +471,7 @@ TEST_P(RestartConformance, AnEngineKilledAndRestartedLosesNothingAcknowledged) {
   engine().kill();
   ASSERT_TRUE(eventually([&] { return !node(0).healthy(); }, 5)) << "healthy() stayed true with the engine dead";
   Result<Seq> while_down = make_error_code(Errc::transport_failure);
-  std::thread publisher([&] {
+  std::jthread publisher([&] {  // (joined on every path: a restart that throws fails the test)
     boost::asio::io_context io;
     while_down = test::run_task(io, node(0).publish(update("while-down")));
   });
