@@ -76,6 +76,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
   }
   if (!parser.is_done()) {
+    if (!parser.got_some()) return 0;  // nothing sent: the session just closes (put_eof's precondition)
     parser.put_eof(ec);
     if (ec || !parser.is_done()) return 0;
   }
