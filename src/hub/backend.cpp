@@ -22,8 +22,8 @@ Backend::Backend(Transport transport, BackendOptions options, asio::any_io_execu
       options_(std::move(options)),
       executor_(executor),
       capabilities_(transport_.log->capabilities()),
-      // The engine's registry names this node; without one, the transport's id (its leases' owner)
-  // or a new one, which the log-carried presence uses.
+      // The engine's registry names this node; without one, the transport's id (its leases'
+      // owner) or a new one, which the log-carried presence uses.
       node_id_(transport_.presence           ? transport_.presence->node_id()
                : !transport_.node_id.empty() ? transport_.node_id
                                              : make_urn_uuid_v4().substr(9)) {

@@ -37,6 +37,12 @@ inline const char* to_string(NodeState s) {
   return s == NodeState::alive ? "alive" : s == NodeState::suspect ? "suspect" : "dead";
 }
 
+/// The "reap" cluster job of a registry whose nodes beat every presence_ttl/3: a round per
+/// beat period, on a lease that outlives three of them.
+inline ClusterJob reap_job(Duration presence_ttl, std::function<Task<void>()> round) {
+  return ClusterJob{"reap", presence_ttl / 3, presence_ttl, std::move(round)};
+}
+
 /// A node of the cluster as the registry knows it.
 struct NodeInfo {
   std::string id;

@@ -125,8 +125,7 @@ class PgPresence final : public PresenceRegistry {
   }
 
   std::vector<ClusterJob> jobs() override {
-    auto ttl = core_->options().presence_ttl;
-    return {ClusterJob{"reap", ttl / 3, ttl, [this] { return reap(); }}};
+    return {reap_job(core_->options().presence_ttl, [this] { return reap(); })};
   }
 
   /// Ends the heartbeat (awaited, bounded) and withdraws this node at once (best effort).

@@ -128,8 +128,7 @@ class RedisPresence final : public PresenceRegistry {
   }
 
   std::vector<ClusterJob> jobs() override {
-    auto ttl = core_->options().presence_ttl;
-    return {ClusterJob{"reap", ttl / 3, ttl, [this] { return reap(); }}};
+    return {reap_job(core_->options().presence_ttl, [this] { return reap(); })};
   }
 
   /// Ends the heartbeat (awaited, bounded) and leaves the registry at once, rather than after
