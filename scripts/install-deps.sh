@@ -6,14 +6,16 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config ccache
   libboost1.81-dev libboost-url1.81-dev libboost-json1.81-dev
-  liblmdb-dev libhiredis-dev libpq-dev libssl-dev libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev
+  liblmdb-dev libhiredis-dev libpq-dev librdkafka-dev libssl-dev libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   curl ca-certificates openssl python3
 )
 # Tests: Debian's Chromium driven by playwright-core from npm; throwaway Redis servers and
-# PostgreSQL clusters (initdb in a temp dir; the package's own cluster is not used).
+# PostgreSQL clusters (initdb in a temp dir; the package's own cluster is not used); Apache
+# Kafka brokers assembled from Maven Central jars (Java 17 runs them; keytool makes their TLS
+# keystores), see scripts/install-kafka.sh.
 if [ "${HERALD_WITH_BROWSER:-0}" = 1 ]; then
-  packages+=(chromium redis-server postgresql python3-prometheus-client)
+  packages+=(chromium redis-server postgresql python3-prometheus-client openjdk-17-jre-headless maven unzip)
   command -v node >/dev/null 2>&1 || packages+=(nodejs npm)
 fi
 
@@ -35,4 +37,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+if [ "${HERALD_WITH_BROWSER:-0}" = 1 ]; then
+  "$(dirname "$0")/install-kafka.sh" >/dev/null
 fi
