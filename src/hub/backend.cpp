@@ -27,6 +27,7 @@ Backend::Backend(Transport transport, BackendOptions options, asio::any_io_execu
       node_id_(transport_.presence           ? transport_.presence->node_id()
                : !transport_.node_id.empty() ? transport_.node_id
                                              : make_urn_uuid_v4().substr(9)) {
+  catch_up_done_.set();
   if (!capabilities_.resolves_ids) {
     std::string path = options_.index_path;
     if (path.empty()) {
@@ -42,9 +43,15 @@ Backend::Backend(Transport transport, BackendOptions options, asio::any_io_execu
     presence_ = log_presence_.get();
   }
   presence_->watch(*this);
+  if (transport_.leases) {
+    leases_ = transport_.leases.get();
+  } else {
+    log_leases_ = std::make_unique<LogLeases>(*transport_.log, node_id_);
+    leases_ = log_leases_.get();
+  }
   auto jobs = transport_.log->jobs();
   for (auto& job : presence_->jobs()) jobs.push_back(std::move(job));
-  jobs_ = std::make_unique<ClusterJobs>(*transport_.leases, std::move(jobs), executor_);
+  jobs_ = std::make_unique<ClusterJobs>(*leases_, std::move(jobs), executor_);
 }
 
 Backend::~Backend() {
@@ -61,7 +68,14 @@ Task<Result<void>> Backend::listen(Listener& listener, FlowGate& gate) {
   if (!r) co_return r;
   if (index_ || log_presence_) {
     auto caught = co_await catch_up();
-    if (!caught) co_return caught;
+    if (!caught && caught.error() != make_error_code(Errc::transport_failure)) co_return caught;
+    if (!caught) {
+      // The engine is not reachable yet: the node starts unhealthy, and catches up once it is
+      // (until then find() answers transport_failure, so clients retry).
+      logger("id_index")->warn("id_index_catch_up_deferred reason=\"engine unreachable\"");
+      catch_up_done_.reset();
+      asio::co_spawn(executor_, retry_catch_up(), asio::detached);
+    }
   }
   if (log_presence_) log_presence_->start();
   jobs_->start();
@@ -107,6 +121,16 @@ Task<Result<void>> Backend::catch_up() {
   co_return Result<void>{};
 }
 
+Task<void> Backend::retry_catch_up() {
+  while (!closed_) {
+    co_await closing_.wait_for(std::chrono::seconds(1));
+    if (closed_) break;
+    auto caught = co_await catch_up();
+    if (caught) break;
+  }
+  catch_up_done_.set();
+}
+
 Task<void> Backend::prune_index() {
   auto first = co_await transport_.log->earliest();
   if (first && index_) index_->forget_through(*first);
@@ -123,6 +147,13 @@ void Backend::on_update(Stored stored) noexcept {
       since_prune_ = 0;
       asio::co_spawn(executor_, prune_index(), asio::detached);
     }
+  }
+  if (log_leases_) {
+    if (LogLeases::is_lease_record(u)) {
+      log_leases_->consume(stored);
+      return;
+    }
+    log_leases_->passed(stored.seq);
   }
   if (log_presence_ && LogPresence::is_presence_record(u)) {
     log_presence_->consume(stored);
@@ -150,6 +181,7 @@ Task<Result<Seq>> Backend::find(std::string id) {
   if (id == "earliest") co_return co_await transport_.log->earliest();
   if (!index_) co_return co_await transport_.log->find(std::move(id));
   if (closed_) co_return make_error_code(Errc::closed);
+  if (!caught_up_) co_return make_error_code(Errc::transport_failure);  // not all of the log is indexed yet
   auto seq = index_->find(id);
   if (!seq) co_return make_error_code(Errc::not_found);
   auto first = co_await transport_.log->earliest();
@@ -192,7 +224,7 @@ void Backend::report(std::uint64_t delivered, bool draining) { presence_->report
 Task<Result<std::vector<std::pair<std::string, std::optional<std::string>>>>> Backend::job_holders() {
   std::vector<std::pair<std::string, std::optional<std::string>>> out;
   for (auto& name : jobs_->names()) {
-    auto holder = co_await transport_.leases->holder(name);
+    auto holder = co_await leases_->holder(name);
     if (!holder) co_return holder.error();
     out.emplace_back(name, std::move(*holder));
   }
@@ -203,7 +235,10 @@ Task<Result<void>> Backend::reset_presence() { return presence_->reset(); }
 
 Task<void> Backend::close() {
   if (closed_.exchange(true)) co_return;
+  closing_.set();
+  co_await catch_up_done_.wait_for(std::chrono::seconds(10));
   co_await jobs_->stop();
+  if (log_leases_) log_leases_->close();
   co_await presence_->close();
   co_await transport_.log->close();
 }

@@ -2,7 +2,8 @@
 // The hub's view of the cluster engine: the transport's parts (transport/transport.hpp) and,
 // where the engine lacks one, the part the hub supplies generically:
 //   - an id -> seq index (hub/id_index.hpp) when the log cannot resolve event ids,
-//   - presence carried over the log (hub/log_presence.hpp) when it has no presence registry.
+//   - presence carried over the log (hub/log_presence.hpp) when it has no presence registry,
+//   - leases carried over the log (hub/log_leases.hpp) when it has no leases of its own.
 // Every other file of the hub and of http talks to this, never to a transport's parts.
 #include <atomic>
 #include <memory>
@@ -13,9 +14,11 @@
 
 #include <boost/asio/any_io_executor.hpp>
 
+#include "core/async_event.hpp"
 #include "core/flow_gate.hpp"
 #include "hub/cluster_jobs.hpp"
 #include "hub/id_index.hpp"
+#include "hub/log_leases.hpp"
 #include "hub/log_presence.hpp"
 #include "transport/transport.hpp"
 
@@ -78,7 +81,8 @@ class Backend final : LogListener, PresenceListener {
   /// Clears the cluster's registry and presence (PresenceRegistry::reset).
   Task<Result<void>> reset_presence();
 
-  Leases& leases() { return *transport_.leases; }
+  /// The engine's leases, or leases carried over the log (hub/log_leases.hpp).
+  Leases& leases() { return *leases_; }
   /// The cluster jobs the parts need (ClusterJob), run under leases from listen() to close().
   const ClusterJobs& jobs() const { return *jobs_; }
   /// Each job's name and the node that holds it now (nullopt: none), asked of the engine.
@@ -97,6 +101,8 @@ class Backend final : LogListener, PresenceListener {
   void on_gap() noexcept override;
   void on_subscribers_lost(std::vector<SubscriberInfo> subscribers) noexcept override;
   Task<Result<void>> catch_up();
+  /// catch_up() again every second until it succeeds or the backend closes.
+  Task<void> retry_catch_up();
   void note_update_id(Seq seq, const std::string& id);
   Task<void> prune_index();
 
@@ -109,9 +115,13 @@ class Backend final : LogListener, PresenceListener {
   std::unique_ptr<IdIndex> index_;
   std::unique_ptr<LogPresence> log_presence_;
   PresenceRegistry* presence_ = nullptr;  ///< the engine's or log_presence_
+  std::unique_ptr<LogLeases> log_leases_;
+  Leases* leases_ = nullptr;              ///< the engine's or log_leases_
   std::unique_ptr<ClusterJobs> jobs_;     ///< the log's and the presence part's
   Listener* listener_ = nullptr;
   std::atomic<bool> caught_up_{false}, closed_{false};
+  AsyncEvent closing_;         ///< set by close()
+  AsyncEvent catch_up_done_;   ///< reset while retry_catch_up() runs
   std::atomic<Seq> delivered_{0};
   std::size_t since_prune_ = 0;  ///< log thread only
   std::mutex last_mutex_;

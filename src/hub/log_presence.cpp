@@ -110,15 +110,7 @@ Task<Result<Seq>> LogPresence::append(std::string text) {
   co_return co_await log_.publish(std::move(u));
 }
 
-Task<void> LogPresence::await_consumed(Seq seq) {
-  auto done = std::make_shared<AsyncEvent>();
-  {
-    std::lock_guard lock(mutex_);
-    if (consumed_ >= seq) co_return;
-    consumed_waiters_.emplace(seq, done);
-  }
-  co_await done->wait_for(std::chrono::seconds(5));
-}
+Task<void> LogPresence::await_consumed(Seq seq) { co_await consumed_.wait(seq, std::chrono::seconds(5)); }
 
 Task<Result<void>> LogPresence::announce(SubscriberInfo subscriber, bool online) {
   if (closed_) co_return make_error_code(Errc::closed);
@@ -168,7 +160,6 @@ Task<Result<std::vector<NodeInfo>>> LogPresence::nodes() {
 void LogPresence::consume(const Stored& stored) {
   json j = json::parse(stored.update->data, nullptr, false);
   std::vector<SubscriberInfo> lost;
-  std::vector<std::shared_ptr<AsyncEvent>> wake;
   bool restore = false, answer = false;
   if (j.is_object() && j.value("k", "").size() && j.contains("n") && j["n"].is_string()) {
     std::string kind = j.value("k", ""), node = j["n"].get<std::string>();
@@ -221,14 +212,7 @@ void LogPresence::consume(const Stored& stored) {
       }
     }
   }
-  {
-    std::lock_guard lock(mutex_);
-    consumed_ = std::max(consumed_, stored.seq);
-    auto end = consumed_waiters_.upper_bound(consumed_);
-    for (auto it = consumed_waiters_.begin(); it != end; ++it) wake.push_back(it->second);
-    consumed_waiters_.erase(consumed_waiters_.begin(), end);
-  }
-  for (auto& w : wake) w->set();
+  consumed_.advance(stored.seq);
   if (answer || restore) {
     if (restore) logger("presence")->warn("presence_restored node={} reason=\"another node found it silent\"", node_id_);
     publish_snapshot_detached();

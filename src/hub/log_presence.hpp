@@ -27,6 +27,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "core/async_event.hpp"
+#include "hub/seq_waiters.hpp"
 #include "transport/log.hpp"
 #include "transport/local_presence.hpp"
 #include "transport/node_info.hpp"
@@ -97,8 +98,7 @@ class LogPresence final : public PresenceRegistry {
   boost::asio::steady_timer timer_;
   std::mutex mutex_;
   std::map<std::string, Node> nodes_;   ///< guarded by mutex_
-  Seq consumed_ = 0;                    ///< guarded by mutex_
-  std::multimap<Seq, std::shared_ptr<AsyncEvent>> consumed_waiters_;  ///< guarded by mutex_
+  SeqWaiters consumed_;                 ///< what consume() has passed
   std::mutex own_mutex_;
   LocalPresence own_;                   ///< this node's subscribers (for snapshots); own_mutex_
   std::uint64_t own_version_ = 0;       ///< counts this node's presence changes; own_mutex_

@@ -142,4 +142,10 @@ inline Transport shared_log_node(std::shared_ptr<SharedLog> shared, std::shared_
           id};
 }
 
+/// The same without leases: the hub carries them over the log too (hub/log_leases.hpp).
+inline Transport shared_log_node(std::shared_ptr<SharedLog> shared) {
+  std::string id = make_urn_uuid_v4().substr(9);
+  return {std::make_unique<SharedLogView>(std::move(shared)), nullptr, nullptr, id};
+}
+
 }  // namespace herald::test

@@ -137,9 +137,9 @@ class GenericEngine final : public Engine {
   bool can_plant_dead_node() const override { return true; }
   void fresh(std::size_t retention) override {
     shared_ = std::make_shared<SharedLog>("local://?size=" + std::to_string(retention ? retention : 100000));
-    leases_ = std::make_shared<LocalLeases>();
   }
-  Transport node() override { return shared_log_node(shared_, leases_); }
+  /// Presence, the id index and the leases all carried by the hub over the shared log.
+  Transport node() override { return shared_log_node(shared_); }
   BackendOptions options() const override {
     BackendOptions o;
     o.presence_ttl = std::chrono::seconds(1);
@@ -161,7 +161,6 @@ class GenericEngine final : public Engine {
 
  private:
   std::shared_ptr<SharedLog> shared_;
-  std::shared_ptr<LocalLeases> leases_;
 };
 
 }  // namespace
