@@ -39,6 +39,7 @@ Backend::Backend(Transport transport, BackendOptions options, asio::any_io_execu
   if (transport_.presence) {
     presence_ = transport_.presence.get();
   } else {
+    if (transport_.presence_ttl > Duration::zero()) options_.presence_ttl = transport_.presence_ttl;
     log_presence_ = std::make_unique<LogPresence>(*transport_.log, node_id_, options_.presence_ttl, executor_);
     presence_ = log_presence_.get();
   }

@@ -15,6 +15,9 @@
 #ifdef HERALD_WITH_POSTGRES
 #include "transport/postgres/pg_transport.hpp"
 #endif
+#ifdef HERALD_WITH_KAFKA
+#include "transport/kafka/kafka_transport.hpp"
+#endif
 #include "transport/transport.hpp"
 
 namespace herald {
@@ -33,6 +36,9 @@ const std::pair<const char*, Factory> kTransports[] = {
 #ifdef HERALD_WITH_POSTGRES
     {"postgres", [](const boost::urls::url_view& url) { return make_pg_transport(url); }},
     {"postgresql", [](const boost::urls::url_view& url) { return make_pg_transport(url); }},
+#endif
+#ifdef HERALD_WITH_KAFKA
+    {"kafka", [](const boost::urls::url_view& url) { return make_kafka_transport(url); }},
 #endif
 };
 }  // namespace

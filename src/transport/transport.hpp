@@ -23,6 +23,9 @@ struct Transport {
   /// The id this node holds leases under, for a transport without a presence registry (whose
   /// node_id() names the node otherwise); empty: the hub makes one up.
   std::string node_id;
+  /// For the hub's log-carried presence (no presence registry): how long a silent node's
+  /// subscribers are kept (the URL's presence_ttl). Zero: BackendOptions::presence_ttl.
+  Duration presence_ttl{};
 };
 
 /// Creates the transport named by `url`'s scheme. Throws ConfigError on a bad URL (and, for

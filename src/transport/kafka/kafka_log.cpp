@@ -1,0 +1,261 @@
+#include "transport/kafka/kafka_log.hpp"
+
+#include <chrono>
+#include <optional>
+#include <vector>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+
+#include "core/logging.hpp"
+#include "transport/update_codec.hpp"
+
+namespace herald {
+namespace asio = boost::asio;
+using Clock = std::chrono::steady_clock;
+namespace {
+constexpr std::size_t kBatch = 1000;
+constexpr std::int64_t kLastIdScan = 100;  // records looked back at for the newest update's id
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+/// A one-entry partition list: the topic's partition 0 at `offset`.
+struct PartitionList {
+  PartitionList(const std::string& topic, std::int64_t offset) : list(rd_kafka_topic_partition_list_new(1)) {
+    rd_kafka_topic_partition_list_add(list, topic.c_str(), 0)->offset = offset;
+  }
+  ~PartitionList() { rd_kafka_topic_partition_list_destroy(list); }
+  rd_kafka_topic_partition_list_t* list;
+};
+
+struct MessageDeleter {
+  void operator()(rd_kafka_message_t* m) const { rd_kafka_message_destroy(m); }
+};
+using Message = std::unique_ptr<rd_kafka_message_t, MessageDeleter>;
+
+std::optional<Stored> decode(const rd_kafka_message_t& m) {
+  auto decoded = decode_stored_update(std::string_view(static_cast<const char*>(m.payload), m.payload ? m.len : 0));
+  if (!decoded) return std::nullopt;
+  return Stored{Seq(m.offset + 1), std::move(decoded->update)};
+}
+
+class KafkaLog final : public Log {
+ public:
+  explicit KafkaLog(std::shared_ptr<KafkaCore> core) : core_(std::move(core)) { bus_done_.set(); }
+  ~KafkaLog() override {
+    closing_ = true;
+    asio::post(core_->io(), [this] {
+      if (bus_waker_) bus_waker_->cancel();
+    });
+    bus_done_.wait_blocking(std::chrono::seconds(5));
+  }
+
+  LogCapabilities capabilities() const override { return {.resolves_ids = false, .multi_node = true}; }
+
+  /// Answered on the delivery report: once every in-sync replica has the record (acks=all),
+  /// or failed after publish_timeout (librdkafka retries meanwhile, without duplicates).
+  Task<Result<Seq>> publish(UpdatePtr update) override {
+    if (closing_) co_return make_error_code(Errc::closed);
+    auto pending = std::make_shared<PendingPublish>();
+    auto* holder = new std::shared_ptr<PendingPublish>(pending);
+    std::string value = encode_stored_update(*update, now_ms());
+    auto err = rd_kafka_producev(core_->producer(), RD_KAFKA_V_RKT(core_->topic()), RD_KAFKA_V_PARTITION(0),
+                                 RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                 RD_KAFKA_V_VALUE(value.data(), value.size()), RD_KAFKA_V_OPAQUE(holder), RD_KAFKA_V_END);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      delete holder;
+      logger("kafka")->warn("kafka_publish_refused error={}", rd_kafka_err2name(err));
+      co_return make_error_code(Errc::transport_failure);
+    }
+    co_await pending->done.wait();
+    co_return pending->result;
+  }
+
+  Task<Result<void>> listen(LogListener& listener, FlowGate& gate) override {
+    if (closing_) co_return make_error_code(Errc::closed);
+    listener_ = &listener;
+    gate_ = &gate;
+    // From the high watermark now (or, brokers unreachable, wherever the end is when they
+    // answer): every record appended after this call is delivered.
+    std::optional<Seq> position;
+    std::int64_t start = RD_KAFKA_OFFSET_END;
+    if (auto marks = co_await core_->watermarks()) {
+      start = marks->second;
+      position = Seq(marks->second);
+    }
+    bus_done_.reset();
+    asio::post(core_->io(), [this, start, position] {
+      core_->on_down([this] {
+        if (auto* l = listener_.load(); l && !closing_) l->on_error(make_error_code(Errc::transport_failure));
+      });
+      asio::co_spawn(core_->io(), bus(start, position), asio::detached);
+    });
+    co_return Result<void>{};
+  }
+
+  Task<Result<Seq>> find(std::string) override { co_return make_error_code(Errc::not_supported); }
+
+  Task<Result<std::vector<Stored>>> read_after(Seq after, std::size_t limit) override {
+    if (closing_) co_return make_error_code(Errc::closed);
+    co_return co_await core_->blocking<Result<std::vector<Stored>>>([this, after, limit] { return read(after, limit); });
+  }
+
+  Task<Result<Seq>> head() override {
+    auto marks = co_await core_->watermarks();
+    if (!marks) co_return marks.error();
+    co_return Seq(marks->second);
+  }
+
+  Task<Result<Seq>> earliest() override {
+    auto marks = co_await core_->watermarks();
+    if (!marks) co_return marks.error();
+    co_return Seq(marks->first);
+  }
+
+  /// The newest update's id among the last records (control records are skipped).
+  Task<Result<std::string>> last_event_id() override {
+    auto marks = co_await core_->watermarks();
+    if (!marks) co_return marks.error();
+    Seq from = Seq(std::max(marks->first, marks->second - kLastIdScan));
+    auto page = co_await read_after(from, kLastIdScan);
+    if (!page) co_return page.error();
+    for (auto it = page->rbegin(); it != page->rend(); ++it)
+      if (!it->update->control) co_return it->update->id;
+    co_return std::string("earliest");
+  }
+
+  bool healthy() const override { return core_->up(); }
+
+  Task<void> close() override {
+    if (closing_.exchange(true)) co_return;
+    asio::post(core_->io(), [this] {
+      if (bus_waker_) bus_waker_->cancel();
+    });
+    co_await bus_done_.wait_for(std::chrono::seconds(5));
+    listener_ = nullptr;
+    co_await core_->close();
+  }
+
+ private:
+  /// Consumes partition 0 from `start` and hands records to the listener (loop thread).
+  Task<void> bus(std::int64_t start, std::optional<Seq> position) {
+    rd_kafka_t* rk = core_->bus();
+    const std::string& topic = core_->options().topic;
+    {
+      PartitionList assignment(topic, start);
+      if (auto err = rd_kafka_assign(rk, assignment.list))
+        logger("kafka")->error("kafka_assign_failed error={}", rd_kafka_err2name(err));
+    }
+    RdQueue queue(rd_kafka_queue_get_consumer(rk));
+    bus_waker_ = std::make_unique<QueueWaker>(core_->io(), queue.get());
+    std::vector<rd_kafka_message_t*> batch(kBatch);
+    while (!closing_) {
+      if (!gate_->is_open()) {
+        // The shards are behind: stop fetching (and drop the prefetched records) until they
+        // catch up; librdkafka resumes from the record after the last one delivered.
+        PartitionList paused(topic, 0);
+        rd_kafka_pause_partitions(rk, paused.list);
+        co_await gate_->wait();
+        rd_kafka_resume_partitions(rk, paused.list);
+        continue;
+      }
+      ssize_t n = rd_kafka_consume_batch_queue(queue.get(), 0, batch.data(), batch.size());
+      if (n <= 0) {
+        co_await bus_waker_->wait();
+        continue;
+      }
+      for (ssize_t i = 0; i < n; ++i) {
+        Message message(batch[i]);
+        if (!closing_) deliver(*message, position);
+      }
+    }
+    rd_kafka_assign(rk, nullptr);
+    bus_waker_.reset();
+    queue.reset();
+    bus_done_.set();
+  }
+
+  void deliver(const rd_kafka_message_t& m, std::optional<Seq>& position) {
+    if (m.err) {
+      if (m.err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+        logger("kafka")->warn("kafka_consume_error error={} detail=\"{}\"", rd_kafka_err2name(m.err),
+                              rd_kafka_message_errstr(&m));
+      return;
+    }
+    Seq seq = Seq(m.offset + 1);
+    if (position && seq <= *position) return;  // delivered already
+    if (position && seq != *position + 1) {
+      logger("kafka")->error("kafka_gap after={} next={} note=\"records were deleted before this node read them\"",
+                             *position, seq);
+      if (auto* l = listener_.load()) l->on_gap();
+    }
+    position = seq;
+    auto stored = decode(m);
+    if (!stored) {
+      logger("kafka")->error("kafka_bad_record seq={}", seq);
+      return;
+    }
+    if (auto* l = listener_.load(); l && !closing_) l->on_update(std::move(*stored));
+  }
+
+  /// One history page on the reader consumer (pool thread; one page at a time).
+  Result<std::vector<Stored>> read(Seq after, std::size_t limit) {
+    auto timeout = core_->options().connect_timeout;
+    auto marks = core_->watermarks_blocking(timeout);
+    if (!marks) return marks.error();
+    auto [low, high] = *marks;
+    if (after < Seq(low)) return make_error_code(Errc::not_found);  // retention removed some
+    std::vector<Stored> out;
+    if (limit == 0 || after >= Seq(high)) return out;
+    std::size_t want = std::min<std::size_t>(limit, Seq(high) - after);
+    std::lock_guard lock(reader_mutex_);
+    rd_kafka_t* rk = core_->reader();
+    PartitionList assignment(core_->options().topic, std::int64_t(after));  // seq after+1 is offset after
+    if (rd_kafka_assign(rk, assignment.list) != RD_KAFKA_RESP_ERR_NO_ERROR) return make_error_code(Errc::transport_failure);
+    Result<std::vector<Stored>> result = read_page(rk, std::int64_t(after), want, Clock::now() + timeout, out);
+    rd_kafka_assign(rk, nullptr);
+    return result;
+  }
+
+  static Result<std::vector<Stored>> read_page(rd_kafka_t* rk, std::int64_t next, std::size_t want,
+                                               Clock::time_point deadline, std::vector<Stored>& out) {
+    while (out.size() < want) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+      if (left <= 0) return make_error_code(Errc::transport_failure);
+      Message m(rd_kafka_consumer_poll(rk, static_cast<int>(left)));
+      if (!m) continue;
+      if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) break;
+      if (m->err == RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE || m->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET) {
+        if (out.empty()) return make_error_code(Errc::not_found);  // trimmed meanwhile
+        break;
+      }
+      if (m->err) continue;  // a broker error: librdkafka retries until the deadline
+      if (m->offset < next) continue;  // fetched for an earlier page
+      if (m->offset > next) {
+        if (out.empty()) return make_error_code(Errc::not_found);
+        break;
+      }
+      next = m->offset + 1;
+      if (auto stored = decode(*m)) out.push_back(std::move(*stored));
+    }
+    return std::move(out);
+  }
+
+  std::shared_ptr<KafkaCore> core_;
+  std::atomic<LogListener*> listener_{nullptr};
+  FlowGate* gate_ = nullptr;
+  std::atomic<bool> closing_{false};
+  AsyncEvent bus_done_;
+  std::unique_ptr<QueueWaker> bus_waker_;  ///< loop thread only
+  std::mutex reader_mutex_;
+};
+
+}  // namespace
+
+std::unique_ptr<Log> make_kafka_log(std::shared_ptr<KafkaCore> core) { return std::make_unique<KafkaLog>(std::move(core)); }
+
+}  // namespace herald
