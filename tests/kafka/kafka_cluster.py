@@ -59,6 +59,13 @@ def kafka_lib():
     return out.stdout.strip().splitlines()[-1]
 
 
+def _die_with_parent():
+    """In the broker's child before exec: SIGKILL it when this process dies (a test killed by
+    its deadline must not leave JVMs behind)."""
+    import ctypes
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
 def _cluster_id():
     return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
 
@@ -206,7 +213,7 @@ class KafkaCluster:
         b.proc = subprocess.Popen(
             self._java(self.heap) + ["-Dlog4j.configuration=file:" + os.path.join(b.dir, "log4j.properties"),
                                      "kafka.Kafka", b.config],
-            stdout=log, stderr=log, start_new_session=True)
+            stdout=log, stderr=log, start_new_session=True, preexec_fn=_die_with_parent)
         log.close()
 
     def _write_config(self, b):

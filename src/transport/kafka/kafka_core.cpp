@@ -14,6 +14,7 @@ namespace asio = boost::asio;
 using Clock = std::chrono::steady_clock;
 namespace {
 constexpr auto kProbeEvery = std::chrono::seconds(1);
+constexpr auto kProbeTimeout = std::chrono::seconds(1);
 
 int ms(Duration d) { return static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(d).count()); }
 
@@ -60,8 +61,8 @@ KafkaCore::KafkaCore(KafkaOptions options, std::string node_id)
   producer_ = make_kafka_handle(options_, KafkaRole::producer, node_id_, *this);
   bus_ = make_kafka_handle(options_, KafkaRole::bus, node_id_, *this);
   reader_ = make_kafka_handle(options_, KafkaRole::reader, node_id_, *this);
-  rd_kafka_topic_conf_t* topic_conf = rd_kafka_topic_conf_new();
-  topic_ = rd_kafka_topic_new(producer_.get(), options_.topic.c_str(), topic_conf);
+  // No topic configuration of its own: the handle's defaults (message.timeout.ms...) apply.
+  topic_ = rd_kafka_topic_new(producer_.get(), options_.topic.c_str(), nullptr);
   rd_kafka_poll_set_consumer(bus_.get());
   rd_kafka_poll_set_consumer(reader_.get());
   main_queue_.reset(rd_kafka_queue_get_main(producer_.get()));
@@ -197,8 +198,10 @@ Result<std::pair<std::int64_t, std::int64_t>> KafkaCore::watermarks_blocking(Dur
 Task<Result<std::pair<std::int64_t, std::int64_t>>> KafkaCore::watermarks() {
   if (closing_) co_return make_error_code(Errc::closed);
   auto timeout = options_.connect_timeout;
-  co_return co_await blocking<Result<std::pair<std::int64_t, std::int64_t>>>(
-      [this, timeout] { return watermarks_blocking(timeout); });
+  auto marks = co_await blocking_for<Result<std::pair<std::int64_t, std::int64_t>>>(
+      [this, timeout] { return watermarks_blocking(timeout); }, timeout);
+  if (!marks) co_return make_error_code(Errc::transport_failure);
+  co_return *marks;
 }
 
 /// Once a second: do the brokers answer for the topic (creating it when missing)?
@@ -208,15 +211,27 @@ Task<void> KafkaCore::probe() {
     bool was_up = up_.load();
     bool now_up = false;
     if (!topic_ready_) {
-      bool reachable = false;
-      auto failure = co_await blocking<std::optional<std::string>>(
-          [this, &reachable] { return ensure_topic_blocking(std::chrono::seconds(1), reachable); });
-      if (failure) logger("kafka")->error("kafka_topic_refused topic={} error=\"{}\"", options_.topic, *failure);
+      using Answer = std::optional<std::string>;
+      auto failure = co_await blocking_for<Answer>(
+          [this] {
+            bool reachable = false;
+            return ensure_topic_blocking(std::chrono::seconds(1), reachable);
+          },
+          std::chrono::seconds(5));
+      if (failure && *failure)
+        logger("kafka")->error("kafka_topic_refused topic={} error=\"{}\"", options_.topic, **failure);
     }
-    if (topic_ready_) {
-      auto marks = co_await blocking<Result<std::pair<std::int64_t, std::int64_t>>>(
-          [this] { return watermarks_blocking(std::chrono::seconds(1)); });
-      now_up = marks.has_value();
+    if (topic_ready_ && !probe_in_flight_->load()) {
+      // One offset query at a time, given up after a second: no answer means down.
+      probe_in_flight_->store(true);
+      auto marks = co_await blocking_for<bool>(
+          [this, in_flight = probe_in_flight_] {
+            bool ok = watermarks_blocking(kProbeTimeout).has_value();
+            in_flight->store(false);
+            return ok;
+          },
+          kProbeTimeout);
+      now_up = marks && *marks;
     }
     if (now_up != was_up) {
       report(now_up, "");

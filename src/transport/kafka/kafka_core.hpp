@@ -64,13 +64,21 @@ class KafkaCore final : public KafkaEvents {
   /// Runs `fn` on the pool (librdkafka's blocking calls); resumes on the caller's executor.
   template <class T>
   Task<T> blocking(std::function<T()> fn) {
+    auto answer = co_await blocking_for<T>(std::move(fn), std::chrono::hours(24));
+    co_return std::move(*answer);
+  }
+  /// The same, given up after `timeout` (nullopt): librdkafka's own timeouts do not always
+  /// hold while a broker is down (an offset query waited for its restart). The call goes on
+  /// on its pool thread; its answer is dropped.
+  template <class T>
+  Task<std::optional<T>> blocking_for(std::function<T()> fn, Duration timeout) {
     auto state = std::make_shared<std::pair<std::optional<T>, AsyncEvent>>();
     boost::asio::post(pool_, [state, fn = std::move(fn)] {
       state->first.emplace(fn());
       state->second.set();
     });
-    co_await state->second.wait();
-    co_return std::move(*state->first);
+    if (!co_await state->second.wait_for(timeout)) co_return std::nullopt;
+    co_return std::move(state->first);
   }
 
   /// Partition 0's [low, high) offsets, asked of its leader (blocking; pool thread only).
@@ -96,13 +104,14 @@ class KafkaCore final : public KafkaEvents {
   std::string node_id_;
   boost::asio::io_context io_{1};
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_{io_.get_executor()};
-  boost::asio::thread_pool pool_{2};
+  boost::asio::thread_pool pool_{4};
   std::thread thread_;
   RdKafka producer_, bus_, reader_;
   rd_kafka_topic_t* topic_ = nullptr;
   RdQueue main_queue_;
   std::unique_ptr<QueueWaker> producer_waker_;  ///< loop thread
   std::atomic<bool> up_{false}, closing_{false}, topic_ready_{false};
+  std::shared_ptr<std::atomic<bool>> probe_in_flight_ = std::make_shared<std::atomic<bool>>(false);
   std::function<void()> down_callback_;
   std::mutex mutex_;
   std::string refusal_;  ///< an authentication or TLS refusal seen by a handle; mutex_

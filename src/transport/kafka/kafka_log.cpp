@@ -46,11 +46,10 @@ std::optional<Stored> decode(const rd_kafka_message_t& m) {
 class KafkaLog final : public Log {
  public:
   explicit KafkaLog(std::shared_ptr<KafkaCore> core) : core_(std::move(core)) { bus_done_.set(); }
+  /// Without close(), ends the bus here (blocking, bounded; not on the core's thread).
   ~KafkaLog() override {
-    closing_ = true;
-    asio::post(core_->io(), [this] {
-      if (bus_waker_) bus_waker_->cancel();
-    });
+    if (closing_.exchange(true)) return;  // close() stopped the bus
+    stop_bus().wait_blocking(std::chrono::seconds(5));
     bus_done_.wait_blocking(std::chrono::seconds(5));
   }
 
@@ -132,15 +131,24 @@ class KafkaLog final : public Log {
 
   Task<void> close() override {
     if (closing_.exchange(true)) co_return;
-    asio::post(core_->io(), [this] {
-      if (bus_waker_) bus_waker_->cancel();
-    });
+    co_await stop_bus().wait_for(std::chrono::seconds(5));
     co_await bus_done_.wait_for(std::chrono::seconds(5));
     listener_ = nullptr;
     co_await core_->close();
   }
 
  private:
+  /// Wakes the bus so that it sees closing_, and forgets the core's callback into this log,
+  /// on the loop's thread; the event is set once that has run.
+  AsyncEvent& stop_bus() {
+    asio::post(core_->io(), [this] {
+      if (bus_waker_) bus_waker_->cancel();
+      core_->on_down(nullptr);
+      bus_stopped_.set();
+    });
+    return bus_stopped_;
+  }
+
   /// Consumes partition 0 from `start` and hands records to the listener (loop thread).
   Task<void> bus(std::int64_t start, std::optional<Seq> position) {
     rd_kafka_t* rk = core_->bus();
@@ -163,10 +171,11 @@ class KafkaLog final : public Log {
         rd_kafka_resume_partitions(rk, paused.list);
         continue;
       }
+      // Past the gate: take the next batch, waiting for one when none is there.
       ssize_t n = rd_kafka_consume_batch_queue(queue.get(), 0, batch.data(), batch.size());
-      if (n <= 0) {
+      while (n <= 0 && !closing_) {
         co_await bus_waker_->wait();
-        continue;
+        n = rd_kafka_consume_batch_queue(queue.get(), 0, batch.data(), batch.size());
       }
       for (ssize_t i = 0; i < n; ++i) {
         Message message(batch[i]);
@@ -249,7 +258,7 @@ class KafkaLog final : public Log {
   std::atomic<LogListener*> listener_{nullptr};
   FlowGate* gate_ = nullptr;
   std::atomic<bool> closing_{false};
-  AsyncEvent bus_done_;
+  AsyncEvent bus_done_, bus_stopped_;
   std::unique_ptr<QueueWaker> bus_waker_;  ///< loop thread only
   std::mutex reader_mutex_;
 };

@@ -6,9 +6,11 @@
 #include <map>
 #include <stdexcept>
 
+#include <librdkafka/rdkafka.h>
 #include <nlohmann/json.hpp>
 
 #include "core/uuid.hpp"
+#include "support/kafka_broker.hpp"
 #include "support/pg_server.hpp"
 #include "support/redis_server.hpp"
 #include "support/run_task.hpp"
@@ -163,6 +165,86 @@ class GenericEngine final : public Engine {
   std::shared_ptr<SharedLog> shared_;
 };
 
+/// Deletes partition 0's records below `before` (Kafka's DeleteRecords: what retention does
+/// when it drops old segments, done now).
+void delete_records(const std::string& bootstrap, const std::string& topic, std::int64_t before) {
+  char error[512];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap.c_str(), error, sizeof error);
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, error, sizeof error);
+  if (!rk) throw std::runtime_error(std::string("rd_kafka_new: ") + error);
+  rd_kafka_topic_partition_list_t* offsets = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(offsets, topic.c_str(), 0)->offset = before;
+  rd_kafka_DeleteRecords_t* request = rd_kafka_DeleteRecords_new(offsets);
+  rd_kafka_topic_partition_list_destroy(offsets);
+  rd_kafka_queue_t* queue = rd_kafka_queue_new(rk);
+  rd_kafka_DeleteRecords(rk, &request, 1, nullptr, queue);
+  rd_kafka_DeleteRecords_destroy(request);
+  rd_kafka_event_t* event = rd_kafka_queue_poll(queue, 30000);
+  std::string failure = !event ? "no answer" : rd_kafka_event_error(event) ? rd_kafka_event_error_string(event) : "";
+  if (event) rd_kafka_event_destroy(event);
+  rd_kafka_queue_destroy(queue);
+  rd_kafka_destroy(rk);
+  if (!failure.empty()) throw std::runtime_error("DeleteRecords: " + failure);
+}
+
+/// One throwaway KRaft broker per test binary, a fresh topic per test.
+class KafkaEngine final : public Engine {
+ public:
+  std::string name() const override { return "kafka"; }
+  bool multi_node() const override { return true; }
+  bool consumer_lags() const override { return true; }
+  bool can_restart() const override { return true; }
+  bool can_plant_dead_node() const override { return true; }
+  void fresh(std::size_t retention) override {
+    static int n = 0;
+    topic_ = "kit-" + std::to_string(::getpid()) + "-" + std::to_string(n++);
+    retention_ = retention;
+  }
+  Transport node() override { return make_transport(broker().url(topic_, "presence_ttl=1s&publish_timeout=20s")); }
+  BackendOptions options() const override {
+    BackendOptions o;
+    o.presence_ttl = std::chrono::seconds(1);
+    return o;
+  }
+  void apply_retention() override {
+    if (retention_ == 0) return;
+    auto t = make_transport(broker().url(topic_));
+    boost::asio::io_context io;
+    Seq head = run_task(io, t.log->head()).value();
+    run_task(io, t.log->close());
+    // The records kept include the nodes' heartbeats written meanwhile: a margin for them.
+    std::size_t keep = retention_ + 100;
+    if (head > keep) delete_records(broker().bootstrap(), topic_, std::int64_t(head - keep));
+  }
+  /// The records a node writes when its subscribers connect, written for a node that then
+  /// says nothing more.
+  void plant_dead_node(const std::vector<SubscriberInfo>& subscribers) override {
+    auto t = make_transport(broker().url(topic_));
+    boost::asio::io_context io;
+    for (const auto& s : subscribers) {
+      auto u = std::make_shared<Update>();
+      u->id = make_urn_uuid_v7();
+      u->topics = {"herald:presence"};
+      u->data = nlohmann::json{{"k", "on"}, {"n", "dead-" + topic_}, {"s", {{"id", s.id}, {"topics", s.topics},
+                                                                            {"payload", s.payload_json}}}}.dump();
+      u->is_private = u->subscription_event = u->control = true;
+      run_task(io, t.log->publish(u)).value();
+    }
+    run_task(io, t.log->close());
+  }
+  void kill() override { broker().command("kill 0"); }
+  void restart() override { broker().command("start 0"); }
+
+ private:
+  static KafkaBroker& broker() {
+    static KafkaBroker b;  // one per test binary
+    return b;
+  }
+  std::string topic_;
+  std::size_t retention_ = 0;
+};
+
 }  // namespace
 
 Engine& engine(const std::string& name) {
@@ -174,6 +256,7 @@ Engine& engine(const std::string& name) {
     else if (name == "redis") e = std::make_unique<RedisEngine>();
     else if (name == "postgres") e = std::make_unique<PostgresEngine>();
     else if (name == "generic") e = std::make_unique<GenericEngine>();
+    else if (name == "kafka") e = std::make_unique<KafkaEngine>();
     else throw std::invalid_argument("no engine " + name);
   }
   return *e;

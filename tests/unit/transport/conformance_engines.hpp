@@ -35,6 +35,10 @@ class Engine {
   /// The backend options a node of this engine runs with (short presence TTL for tests).
   virtual BackendOptions options() const { return {}; }
 
+  /// An engine whose retention runs on a schedule of its own (Kafka drops whole segments by
+  /// age or size) applies it now, keeping about the `retention` given to fresh(). Others trim
+  /// as they append: nothing to do.
+  virtual void apply_retention() {}
   /// The records that follow skip seqs no retention explains: a node reading them must
   /// report a gap.
   virtual void force_gap() {}
@@ -46,7 +50,7 @@ class Engine {
   virtual void restart() {}
 };
 
-/// The engines the kit runs on, by name: "local", "lmdb", "redis", "postgres", "generic".
+/// The engines the kit runs on, by name: "local", "lmdb", "redis", "postgres", "kafka", "generic".
 Engine& engine(const std::string& name);
 
 /// The engines this test binary runs the kit on, comma-separated. Defined once per binary

@@ -227,6 +227,7 @@ TEST_P(Conformance, RetentionTrimsAndEarliestReplaysExactlyWhatIsRetained) {
   add_nodes();
   constexpr int kTotal = 600;
   for (int i = 1; i <= kTotal; ++i) publish(node(0), "r" + std::to_string(i));
+  engine().apply_retention();
   for (std::size_t i = 0; i < nodes_.size(); ++i) {
     Node& n = node(i);
     recorder(i).wait_seen(kTotal);
@@ -279,6 +280,7 @@ TEST_P(LaggingConformance, ATrimANodeHadNotReadIsReportedAsAGap) {
   publish(node(0), "marker");
   ASSERT_EQ(recorder(0).wait_seen(602).size(), 602u);
   EXPECT_EQ(recorder(1).snapshot().size(), 1u) << "a paused consumer kept delivering";
+  engine().apply_retention();
   behind.gate().remove(1u << 20);  // the shards caught up: the consumer resumes, past a trim
   ASSERT_TRUE(recorder(1).wait([&] { return recorder(1).gaps > 0; })) << "the trim went unreported";
   auto seen = recorder(1).wait_seen(2);
