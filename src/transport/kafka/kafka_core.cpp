@@ -77,6 +77,7 @@ KafkaCore::KafkaCore(KafkaOptions options, std::string node_id)
 KafkaCore::~KafkaCore() {
   closing_ = true;
   stop_.set();
+  probe_done_.wait_blocking(std::chrono::seconds(10));  // the probe uses this object until it ends
   // Whatever is still queued gets its (failed) delivery report, served here.
   rd_kafka_purge(producer_.get(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
   rd_kafka_flush(producer_.get(), 1000);
@@ -115,6 +116,7 @@ void KafkaCore::start() {
                           options_.brokers.size());
   else
     report(true, "");
+  probe_done_.reset();
   asio::co_spawn(io_, probe(), asio::detached);
 }
 
@@ -198,39 +200,39 @@ Result<std::pair<std::int64_t, std::int64_t>> KafkaCore::watermarks_blocking(Dur
 Task<Result<std::pair<std::int64_t, std::int64_t>>> KafkaCore::watermarks() {
   if (closing_) co_return make_error_code(Errc::closed);
   auto timeout = options_.connect_timeout;
-  auto marks = co_await blocking_for<Result<std::pair<std::int64_t, std::int64_t>>>(
-      [this, timeout] { return watermarks_blocking(timeout); }, timeout);
+  // (g++ 12: a lambda written inside a co_await operand is destroyed twice: name it first)
+  std::function<Result<std::pair<std::int64_t, std::int64_t>>()> query = [this, timeout] {
+    return watermarks_blocking(timeout);
+  };
+  auto marks = co_await blocking_for(std::move(query), timeout);
   if (!marks) co_return make_error_code(Errc::transport_failure);
   co_return *marks;
 }
 
 /// Once a second: do the brokers answer for the topic (creating it when missing)?
 Task<void> KafkaCore::probe() {
-  probe_done_.reset();
   while (!closing_) {
     bool was_up = up_.load();
     bool now_up = false;
     if (!topic_ready_) {
       using Answer = std::optional<std::string>;
-      auto failure = co_await blocking_for<Answer>(
-          [this] {
-            bool reachable = false;
-            return ensure_topic_blocking(std::chrono::seconds(1), reachable);
-          },
-          std::chrono::seconds(5));
+      std::function<Answer()> ensure = [this] {
+        bool reachable = false;
+        return ensure_topic_blocking(std::chrono::seconds(1), reachable);
+      };
+      auto failure = co_await blocking_for(std::move(ensure), std::chrono::seconds(5));
       if (failure && *failure)
         logger("kafka")->error("kafka_topic_refused topic={} error=\"{}\"", options_.topic, **failure);
     }
     if (topic_ready_ && !probe_in_flight_->load()) {
       // One offset query at a time, given up after a second: no answer means down.
       probe_in_flight_->store(true);
-      auto marks = co_await blocking_for<bool>(
-          [this, in_flight = probe_in_flight_] {
-            bool ok = watermarks_blocking(kProbeTimeout).has_value();
-            in_flight->store(false);
-            return ok;
-          },
-          kProbeTimeout);
+      std::function<bool()> query = [this, in_flight = probe_in_flight_] {
+        bool ok = watermarks_blocking(kProbeTimeout).has_value();
+        in_flight->store(false);
+        return ok;
+      };
+      auto marks = co_await blocking_for(std::move(query), kProbeTimeout);
       now_up = marks && *marks;
     }
     if (now_up != was_up) {
@@ -258,12 +260,13 @@ Task<void> KafkaCore::close() {
   stop_.set();
   co_await probe_done_.wait_for(std::chrono::seconds(5));
   // Publishes in flight get their reports (bounded), then what is left is purged (failed).
-  co_await blocking<int>([this] {
+  std::function<int()> flush = [this] {
     rd_kafka_flush(producer_.get(), 2000);
     rd_kafka_purge(producer_.get(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
     rd_kafka_flush(producer_.get(), 500);
     return 0;
-  });
+  };
+  co_await blocking(std::move(flush));
 }
 
 }  // namespace herald

@@ -62,6 +62,7 @@ class KafkaCore final : public KafkaEvents {
   void on_down(std::function<void()> callback) { down_callback_ = std::move(callback); }
 
   /// Runs `fn` on the pool (librdkafka's blocking calls); resumes on the caller's executor.
+  /// (Pass a named std::function: g++ 12 destroys a lambda written in a co_await operand twice.)
   template <class T>
   Task<T> blocking(std::function<T()> fn) {
     auto answer = co_await blocking_for<T>(std::move(fn), std::chrono::hours(24));

@@ -100,7 +100,8 @@ class KafkaLog final : public Log {
 
   Task<Result<std::vector<Stored>>> read_after(Seq after, std::size_t limit) override {
     if (closing_) co_return make_error_code(Errc::closed);
-    co_return co_await core_->blocking<Result<std::vector<Stored>>>([this, after, limit] { return read(after, limit); });
+    std::function<Result<std::vector<Stored>>()> page = [this, after, limit] { return read(after, limit); };
+    co_return co_await core_->blocking(std::move(page));
   }
 
   Task<Result<Seq>> head() override {
