@@ -31,6 +31,8 @@ class FlowGate {
   }
   /// Completes when the gate is open (at once when it is), on the caller's executor.
   Task<void> wait() { return open_.wait(); }
+  /// Completes when the gate is open or after `timeout`: whether it is open.
+  Task<bool> wait_for(Duration timeout) { return open_.wait_for(timeout); }
   /// Whether a consumer may take more now.
   bool is_open() const { return open_.is_set(); }
   /// Opens the gate for good (shutdown: nobody may stay paused).

@@ -249,7 +249,6 @@ class KafkaCluster:
             # A SIGKILLed broker is noticed, and its partitions led elsewhere, within seconds.
             "broker.heartbeat.interval.ms": 500,
             "broker.session.timeout.ms": 3000,
-            "log.flush.interval.messages": 1 if n == 1 else 9223372036854775807,
         }
         if self.security:
             jaas = ("org.apache.kafka.common.security.plain.PlainLoginModule required "

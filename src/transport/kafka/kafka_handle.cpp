@@ -86,7 +86,8 @@ void set_role(rd_kafka_conf_t* conf, const KafkaOptions& o, KafkaRole role, cons
     case KafkaRole::producer:
       set(conf, "enable.idempotence", "true");  // acks=all, retries without duplicates or reordering
       set(conf, "acks", "all");
-      set(conf, "linger.ms", "1");
+      // Sent at once: under load, batches form behind the requests in flight anyway.
+      set(conf, "linger.ms", "0");
       set(conf, "message.timeout.ms", std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(o.publish_timeout).count()));
       break;
     case KafkaRole::bus:

@@ -168,7 +168,10 @@ class KafkaLog final : public Log {
         // catch up; librdkafka resumes from the record after the last one delivered.
         PartitionList paused(topic, 0);
         rd_kafka_pause_partitions(rk, paused.list);
-        co_await gate_->wait();
+        while (!closing_) {
+          bool open = co_await gate_->wait_for(std::chrono::milliseconds(200));  // (closing_ is checked too)
+          if (open) break;
+        }
         rd_kafka_resume_partitions(rk, paused.list);
         continue;
       }

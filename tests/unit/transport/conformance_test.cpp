@@ -272,14 +272,15 @@ TEST_P(LaggingConformance, ATrimANodeHadNotReadIsReportedAsAGap) {
   engine().fresh(10);
   add_nodes();
   Node& behind = node(1);
-  // Pause node 1's consumer (its shards are "full"), once it has read the first update.
+  // Pause node 1's consumer (its shards are "full"). A consumer already waiting for the
+  // engine when the gate closes hands over that one batch ("first", or on an engine whose log
+  // carries the nodes' heartbeats, one of those), then stops taking more.
   behind.gate().add(1u << 20);
   publish(node(0), "first");
-  ASSERT_EQ(recorder(1).wait_seen(1).size(), 1u);
   for (int i = 0; i < 600; ++i) publish(node(0), "t" + std::to_string(i));
   publish(node(0), "marker");
   ASSERT_EQ(recorder(0).wait_seen(602).size(), 602u);
-  EXPECT_EQ(recorder(1).snapshot().size(), 1u) << "a paused consumer kept delivering";
+  EXPECT_LE(recorder(1).snapshot().size(), 1u) << "a paused consumer kept delivering";
   engine().apply_retention();
   behind.gate().remove(1u << 20);  // the shards caught up: the consumer resumes, past a trim
   ASSERT_TRUE(recorder(1).wait([&] { return recorder(1).gaps > 0; })) << "the trim went unreported";
