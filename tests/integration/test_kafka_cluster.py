@@ -225,8 +225,11 @@ class KafkaSettings(KafkaTestCase):
         index = tempfile.mkdtemp(prefix="herald-index-")
         url = self.kafka.url(fresh_topic())
         hub = Hub(transport_url=url, allow_anonymous=True, id_index_path=index).start()
-        for i in range(30):
-            self.assertEqual(hub.publish({"topic": TOPIC, "id": "r%d" % i, "data": "x"})[0], 200)
+        with hub.subscribe([TOPIC]) as s:
+            for i in range(30):
+                self.assertEqual(hub.publish({"topic": TOPIC, "id": "r%d" % i, "data": "x"})[0], 200)
+            # The node indexes what it has consumed: stop it once the last one went through.
+            self.assertEqual([s.next_event()["id"] for _ in range(30)][-1], "r29")
         hub.stop()
         hub = Hub(transport_url=url, allow_anonymous=True, id_index_path=index).start()
         try:

@@ -111,6 +111,7 @@ void KafkaCore::start() {
   if (refused_topic)
     throw ConfigError("invalid transport_url: kafka did not create the topic \"" + options_.topic + "\" (" +
                       *refused_topic + "); create it with one partition, or let this user create topics");
+  starting_ = false;  // (a refusal stays quiet: the ConfigError above is its one line)
   if (!reachable)
     logger("kafka")->warn("kafka_unreachable brokers={} note=\"starting unhealthy; retrying every second\"",
                           options_.brokers.size());
@@ -128,11 +129,19 @@ std::optional<std::string> KafkaCore::ensure_topic_blocking(Duration timeout, bo
   reachable = true;
   rd_kafka_resp_err_t topic_err = RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
   int partitions = 0;
+  bool led = false;  // partition 0 has a leader (a topic just created has none for a moment)
   if (metadata->topic_cnt == 1) {
-    topic_err = metadata->topics[0].err;
-    partitions = metadata->topics[0].partition_cnt;
+    const auto& t = metadata->topics[0];
+    topic_err = t.err;
+    partitions = t.partition_cnt;
+    for (int i = 0; i < t.partition_cnt; ++i)
+      if (t.partitions[i].id == 0) led = t.partitions[i].err == RD_KAFKA_RESP_ERR_NO_ERROR && t.partitions[i].leader >= 0;
   }
   rd_kafka_metadata_destroy(metadata);
+  if (topic_err == RD_KAFKA_RESP_ERR_NO_ERROR && partitions > 0 && !led) {
+    reachable = false;  // look again
+    return std::nullopt;
+  }
   if (topic_err == RD_KAFKA_RESP_ERR_NO_ERROR && partitions > 0) {
     if (partitions > 1 && !topic_ready_)
       logger("kafka")->warn("kafka_topic_partitions topic={} partitions={} note=\"Herald writes and reads partition 0 "
@@ -191,10 +200,21 @@ Task<void> KafkaCore::serve_producer() {
 }
 
 Result<std::pair<std::int64_t, std::int64_t>> KafkaCore::watermarks_blocking(Duration timeout) {
-  std::int64_t low = 0, high = 0;
-  auto err = rd_kafka_query_watermark_offsets(producer_.get(), options_.topic.c_str(), 0, &low, &high, ms(timeout));
-  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return make_error_code(Errc::transport_failure);
-  return std::pair{low, high};
+  // Two ListOffsets queries ("earliest", "latest") through offsets_for_times, which keeps to
+  // its timeout: rd_kafka_query_watermark_offsets waits for its answer however long it takes,
+  // and with the partition's leader just killed, that was for ever.
+  auto ask = [&](std::int64_t which) -> std::optional<std::int64_t> {
+    PartitionList query(options_.topic, which);
+    auto err = rd_kafka_offsets_for_times(reader_.get(), query.list, ms(timeout));
+    const auto& answer = query.list->elems[0];
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR || answer.err != RD_KAFKA_RESP_ERR_NO_ERROR || answer.offset < 0) return std::nullopt;
+    return answer.offset;
+  };
+  auto low = ask(RD_KAFKA_OFFSET_BEGINNING);
+  if (!low) return make_error_code(Errc::transport_failure);
+  auto high = ask(RD_KAFKA_OFFSET_END);
+  if (!high) return make_error_code(Errc::transport_failure);
+  return std::pair{std::min(*low, *high), *high};
 }
 
 Task<Result<std::pair<std::int64_t, std::int64_t>>> KafkaCore::watermarks() {

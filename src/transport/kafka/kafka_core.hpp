@@ -82,7 +82,8 @@ class KafkaCore final : public KafkaEvents {
     co_return std::move(state->first);
   }
 
-  /// Partition 0's [low, high) offsets, asked of its leader (blocking; pool thread only).
+  /// Partition 0's [low, high) offsets, asked of its leader through the reader's handle
+  /// (blocking; pool thread only).
   Result<std::pair<std::int64_t, std::int64_t>> watermarks_blocking(Duration timeout);
   /// The same from a coroutine.
   Task<Result<std::pair<std::int64_t, std::int64_t>>> watermarks();
@@ -94,6 +95,7 @@ class KafkaCore final : public KafkaEvents {
  private:
   void on_kafka_error(KafkaRole role, rd_kafka_resp_err_t err, const char* reason) noexcept override;
   void on_delivery(const rd_kafka_message_t& message) noexcept override;
+  bool quiet() const noexcept override { return starting_.load(); }
   Task<void> serve_producer();
   Task<void> probe();
   /// Looks the topic up and creates it (one partition) when missing. Blocking. An error
@@ -111,7 +113,7 @@ class KafkaCore final : public KafkaEvents {
   rd_kafka_topic_t* topic_ = nullptr;
   RdQueue main_queue_;
   std::unique_ptr<QueueWaker> producer_waker_;  ///< loop thread
-  std::atomic<bool> up_{false}, closing_{false}, topic_ready_{false};
+  std::atomic<bool> up_{false}, closing_{false}, topic_ready_{false}, starting_{true};
   std::shared_ptr<std::atomic<bool>> probe_in_flight_ = std::make_shared<std::atomic<bool>>(false);
   std::function<void()> down_callback_;
   std::mutex mutex_;

@@ -45,7 +45,8 @@ void delivery_cb(rd_kafka_t*, const rd_kafka_message_t* message, void* opaque) {
 void log_cb(const rd_kafka_t* rk, int level, const char* fac, const char* buf) {
   if (level > 4) return;
   auto* o = static_cast<Opaque*>(rd_kafka_opaque(rk));
-  logger("kafka")->warn("librdkafka role={} facility={} message=\"{}\"", role_name(o->role), fac, buf);
+  auto level_to_use = o->events->quiet() ? spdlog::level::debug : spdlog::level::warn;
+  logger("kafka")->log(level_to_use, "librdkafka role={} facility={} message=\"{}\"", role_name(o->role), fac, buf);
 }
 
 void set(rd_kafka_conf_t* conf, const char* key, const std::string& value) {
@@ -105,6 +106,13 @@ void set_role(rd_kafka_conf_t* conf, const KafkaOptions& o, KafkaRole role, cons
       set(conf, "queued.min.messages", "2000");
       set(conf, "queued.max.messages.kbytes", "16384");
       set(conf, "allow.auto.create.topics", "false");
+      if (role == KafkaRole::reader) {
+        // The reader also asks for the offsets (probe, head, history): a request to a broker that
+        // is down waits in its queue for socket.timeout.ms (60 s by default), and the shutdown
+        // waits for it: keep it short.
+        auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(o.connect_timeout).count();
+        set(conf, "socket.timeout.ms", std::to_string(std::clamp<long long>(ms, 1000, 10000)));
+      }
       break;
   }
 }

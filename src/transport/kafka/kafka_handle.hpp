@@ -26,6 +26,17 @@ using RdKafka = std::unique_ptr<rd_kafka_t, RdKafkaDeleter>;
 enum class KafkaRole { producer, bus, reader };
 
 /// Callbacks a handle reports to (librdkafka's threads, or whoever serves its queue).
+/// A one-entry partition list: the topic's partition 0 at `offset`. Not copyable.
+struct PartitionList {
+  PartitionList(const std::string& topic, std::int64_t offset) : list(rd_kafka_topic_partition_list_new(1)) {
+    rd_kafka_topic_partition_list_add(list, topic.c_str(), 0)->offset = offset;
+  }
+  ~PartitionList() { rd_kafka_topic_partition_list_destroy(list); }
+  PartitionList(const PartitionList&) = delete;
+  PartitionList& operator=(const PartitionList&) = delete;
+  rd_kafka_topic_partition_list_t* list;
+};
+
 class KafkaEvents {
  public:
   virtual ~KafkaEvents() = default;
@@ -33,6 +44,9 @@ class KafkaEvents {
   virtual void on_kafka_error(KafkaRole role, rd_kafka_resp_err_t err, const char* reason) noexcept = 0;
   /// A producer's delivery report.
   virtual void on_delivery(const rd_kafka_message_t& message) noexcept = 0;
+  /// While true (first contact: its outcome is reported in one line), librdkafka's own
+  /// warnings are logged at debug level. Any thread.
+  virtual bool quiet() const noexcept { return false; }
 };
 
 /// Throws ConfigError when librdkafka refuses a setting.

@@ -23,15 +23,6 @@ std::int64_t now_ms() {
       .count();
 }
 
-/// A one-entry partition list: the topic's partition 0 at `offset`.
-struct PartitionList {
-  PartitionList(const std::string& topic, std::int64_t offset) : list(rd_kafka_topic_partition_list_new(1)) {
-    rd_kafka_topic_partition_list_add(list, topic.c_str(), 0)->offset = offset;
-  }
-  ~PartitionList() { rd_kafka_topic_partition_list_destroy(list); }
-  rd_kafka_topic_partition_list_t* list;
-};
-
 struct MessageDeleter {
   void operator()(rd_kafka_message_t* m) const { rd_kafka_message_destroy(m); }
 };
