@@ -72,6 +72,9 @@ class Log {
   virtual Task<Result<Seq>> find(std::string id) = 0;
 
   /// Up to `limit` retained records with seq > `after`, oldest first; empty when after >= head.
+  /// A page shorter than `limit` holds every record up to at least the last one this log had
+  /// handed its listener when the read began (the replay's handover to live delivery relies on
+  /// it): an engine whose reads can lag its own delivery waits, or fails, rather than answer short.
   virtual Task<Result<std::vector<Stored>>> read_after(Seq after, std::size_t limit) = 0;
   /// The seq of the newest record (0 when none).
   virtual Task<Result<Seq>> head() = 0;

@@ -55,7 +55,12 @@ class KafkaBrokerFailover(unittest.TestCase):
         # The idempotent producer retries through the election: nothing fails, nothing doubles.
         self.assertEqual(len(acknowledged), 360, "publishes failed during the leader's election")
         for f in followers:
-            self.assertTrue(f.wait_for(acknowledged, timeout=60), "a subscriber misses acknowledged updates")
+            if not f.wait_for(acknowledged, timeout=60):
+                missing = sorted(set(acknowledged) - set(f.ids))
+                self.fail("a subscriber (first node %d, %d reconnects) misses %d acknowledged updates: %s\n%s"
+                          % (f.index, f.reconnects, len(missing), missing[:10],
+                             "\n".join("node %d:\n%s" % (i, "\n".join(h.stderr_lines[-25:]))
+                                       for i, h in enumerate(self.hubs))))
         return leader
 
     def test_partition_leader_killed_under_load_then_restarted_loses_nothing(self):

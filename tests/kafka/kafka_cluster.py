@@ -123,6 +123,10 @@ class KafkaCluster:
         addrs = "&".join("addr=" + a for a in self.bootstrap(listener).split(","))
         return "kafka://kafka/?%s&topic=%s%s" % (addrs, topic, ("&" + query.lstrip("&?")) if query else "")
 
+    def pids(self):
+        """The running brokers' process ids (benchmarks count their CPU time)."""
+        return [b.proc.pid for b in self.brokers if b.proc and b.proc.poll() is None]
+
     # Life cycle
     def kill(self, index):
         self.stop(index, hard=True)

@@ -41,7 +41,7 @@ class KafkaLog final : public Log {
   ~KafkaLog() override {
     if (closing_.exchange(true)) return;  // close() stopped the bus
     stop_bus().wait_blocking(std::chrono::seconds(5));
-    bus_done_.wait_blocking(std::chrono::seconds(5));
+    bus_done_.wait_blocking(bus_grace());
   }
 
   LogCapabilities capabilities() const override { return {.resolves_ids = false, .multi_node = true}; }
@@ -71,11 +71,20 @@ class KafkaLog final : public Log {
     gate_ = &gate;
     // From the high watermark now (or, brokers unreachable, wherever the end is when they
     // answer): every record appended after this call is delivered.
+    // A partition just created or just re-elected can refuse offset queries for a moment: ask
+    // again for up to connect_timeout before starting unpositioned (see bus()).
     std::optional<Seq> position;
     std::int64_t start = RD_KAFKA_OFFSET_END;
-    if (auto marks = co_await core_->watermarks()) {
-      start = marks->second;
-      position = Seq(marks->second);
+    auto deadline = Clock::now() + core_->options().connect_timeout;
+    for (;;) {
+      if (auto marks = co_await core_->watermarks()) {
+        start = marks->second;
+        position = Seq(marks->second);
+        break;
+      }
+      if (closing_ || Clock::now() >= deadline) break;
+      AsyncEvent pause;
+      co_await pause.wait_for(std::chrono::milliseconds(200));
     }
     bus_done_.reset();
     asio::post(core_->io(), [this, start, position] {
@@ -98,7 +107,7 @@ class KafkaLog final : public Log {
   Task<Result<Seq>> head() override {
     auto marks = co_await core_->watermarks();
     if (!marks) co_return marks.error();
-    co_return Seq(marks->second);
+    co_return std::max(Seq(marks->second), delivered_.load());
   }
 
   Task<Result<Seq>> earliest() override {
@@ -124,12 +133,15 @@ class KafkaLog final : public Log {
   Task<void> close() override {
     if (closing_.exchange(true)) co_return;
     co_await stop_bus().wait_for(std::chrono::seconds(5));
-    co_await bus_done_.wait_for(std::chrono::seconds(5));
+    co_await bus_done_.wait_for(bus_grace());
     listener_ = nullptr;
     co_await core_->close();
   }
 
  private:
+  /// How long the bus may take to notice closing_ (an offset query in flight, then a pause).
+  Duration bus_grace() const { return core_->options().connect_timeout + std::chrono::seconds(3); }
+
   /// Wakes the bus so that it sees closing_, and forgets the core's callback into this log,
   /// on the loop's thread; the event is set once that has run.
   AsyncEvent& stop_bus() {
@@ -145,6 +157,26 @@ class KafkaLog final : public Log {
   Task<void> bus(std::int64_t start, std::optional<Seq> position) {
     rd_kafka_t* rk = core_->bus();
     const std::string& topic = core_->options().topic;
+    if (!position) {
+      // listen() could not learn where the partition ended: what was appended since is unknown.
+      // Start from the end once the brokers say where it is, and report a gap, so that
+      // subscribers resume from their Last-Event-ID through the history.
+      while (!closing_ && !position) {
+        if (auto marks = co_await core_->watermarks()) {
+          start = marks->second;
+          position = Seq(marks->second);
+          break;
+        }
+        AsyncEvent pause;
+        co_await pause.wait_for(std::chrono::seconds(1));
+      }
+      if (closing_) {
+        bus_done_.set();
+        co_return;
+      }
+      logger("kafka")->warn("kafka_bus_positioned_late at={} note=\"subscribers reconnect with their Last-Event-ID\"", *position);
+      if (auto* l = listener_.load()) l->on_gap();
+    }
     {
       PartitionList assignment(topic, start);
       if (auto err = rd_kafka_assign(rk, assignment.list))
@@ -198,6 +230,7 @@ class KafkaLog final : public Log {
       if (auto* l = listener_.load()) l->on_gap();
     }
     position = seq;
+    delivered_ = seq;
     auto stored = decode(m);
     if (!stored) {
       logger("kafka")->error("kafka_bad_record seq={}", seq);
@@ -213,9 +246,12 @@ class KafkaLog final : public Log {
     if (!marks) return marks.error();
     auto [low, high] = *marks;
     if (after < Seq(low)) return make_error_code(Errc::not_found);  // retention removed some
+    // A partition's new leader can answer with a high watermark below what the bus already
+    // delivered from the old one, for a moment: read up to the larger (see Log::read_after).
+    Seq end = std::max(Seq(high), delivered_.load());
     std::vector<Stored> out;
-    if (limit == 0 || after >= Seq(high)) return out;
-    std::size_t want = std::min<std::size_t>(limit, Seq(high) - after);
+    if (limit == 0 || after >= end) return out;
+    std::size_t want = std::min<std::size_t>(limit, end - after);
     std::lock_guard lock(reader_mutex_);
     rd_kafka_t* rk = core_->reader();
     PartitionList assignment(core_->options().topic, std::int64_t(after));  // seq after+1 is offset after
@@ -232,7 +268,7 @@ class KafkaLog final : public Log {
       if (left <= 0) return make_error_code(Errc::transport_failure);
       Message m(rd_kafka_consumer_poll(rk, static_cast<int>(left)));
       if (!m) continue;
-      if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) break;
+      if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) continue;  // (the end is known: `want`)
       if (m->err == RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE || m->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET) {
         if (out.empty()) return make_error_code(Errc::not_found);  // trimmed meanwhile
         break;
@@ -253,6 +289,7 @@ class KafkaLog final : public Log {
   std::atomic<LogListener*> listener_{nullptr};
   FlowGate* gate_ = nullptr;
   std::atomic<bool> closing_{false};
+  std::atomic<Seq> delivered_{0};  ///< the last seq handed to the listener (written by the bus)
   AsyncEvent bus_done_, bus_stopped_;
   std::unique_ptr<QueueWaker> bus_waker_;  ///< loop thread only
   std::mutex reader_mutex_;
