@@ -87,8 +87,7 @@ void set_role(rd_kafka_conf_t* conf, const KafkaOptions& o, KafkaRole role, cons
     case KafkaRole::producer:
       set(conf, "enable.idempotence", "true");  // acks=all, retries without duplicates or reordering
       set(conf, "acks", "all");
-      // Sent at once: under load, batches form behind the requests in flight anyway.
-      set(conf, "linger.ms", "0");
+      set(conf, "linger.ms", std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(o.linger).count()));
       set(conf, "message.timeout.ms", std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(o.publish_timeout).count()));
       break;
     case KafkaRole::bus:
@@ -100,7 +99,7 @@ void set_role(rd_kafka_conf_t* conf, const KafkaOptions& o, KafkaRole role, cons
       set(conf, "enable.auto.offset.store", "false");
       set(conf, "auto.offset.reset", role == KafkaRole::bus ? "earliest" : "error");
       set(conf, "enable.partition.eof", role == KafkaRole::reader ? "true" : "false");
-      set(conf, "fetch.wait.max.ms", role == KafkaRole::reader ? "10" : "100");
+      set(conf, "fetch.wait.max.ms", role == KafkaRole::reader ? "10" : "20");
       set(conf, "fetch.error.backoff.ms", "100");
       // A bounded prefetch: the flow gate pauses the partition when the shards fall behind.
       set(conf, "queued.min.messages", "2000");
@@ -133,6 +132,8 @@ RdKafka make_kafka_handle(const KafkaOptions& o, KafkaRole role, const std::stri
   set(conf, "socket.connection.setup.timeout.ms",
       std::to_string(std::max<long long>(1000, std::chrono::duration_cast<std::chrono::milliseconds>(o.connect_timeout).count())));
   set(conf, "log.connection.close", "false");
+  // Small requests go out at once (Nagle's delay met the broker's delayed ACKs: tens of ms).
+  set(conf, "socket.nagle.disable", "true");
   set_security(conf, o);
   set_role(conf, o, role, node_id);
   auto* opaque = new Opaque{&events, role};

@@ -65,9 +65,12 @@ KafkaOptions parse_kafka_url(const boost::urls::url_view& url) {
     } else if (k == "connect_timeout" || k == "publish_timeout" || k == "presence_ttl") {
       Duration d = url_params::duration(k, v, false);
       (k == "connect_timeout" ? o.connect_timeout : k == "publish_timeout" ? o.publish_timeout : o.presence_ttl) = d;
+    } else if (k == "linger") {
+      o.linger = url_params::duration(k, v, true);
+      if (o.linger > std::chrono::seconds(1)) bad("linger must be at most 1s");
     } else {
       bad("unknown parameter \"" + k + "\" for kafka:// (known: addr, topic, consumer_group, user, password, "
-          "sasl_mechanism, tls, tls_ca_file, tls_insecure, connect_timeout, publish_timeout, presence_ttl)");
+          "sasl_mechanism, tls, tls_ca_file, tls_insecure, connect_timeout, publish_timeout, presence_ttl, linger)");
     }
   }
   if (o.brokers.empty()) {

@@ -23,6 +23,7 @@ struct KafkaOptions {
   bool tls_verify = true;   ///< tls_insecure=1 turns certificate verification off
   Duration connect_timeout = std::chrono::seconds(5);   ///< start-up checks and history reads
   Duration publish_timeout = std::chrono::seconds(15);  ///< a publish not acknowledged by then fails
+  Duration linger = std::chrono::milliseconds(2);  ///< the producer's linger.ms: publishes gathered into one request
   Duration presence_ttl{};  ///< a silent node's subscribers expire after this (zero: the hub's 15s)
 };
 

@@ -64,6 +64,8 @@ TEST(KafkaOptions, ParsesTheMercureHaUrlForm) {
   EXPECT_EQ(p.consumer_group, "");  // the node id
   EXPECT_FALSE(p.tls);
   EXPECT_EQ(parse("kafka://h:19092?topic=x").brokers, (std::vector<std::string>{"h:19092"}));
+  EXPECT_EQ(p.linger, std::chrono::milliseconds(2));
+  EXPECT_EQ(parse("kafka://h?linger=0ms").linger, Duration::zero());  // every publish sent at once
 }
 
 TEST(KafkaOptions, BadUrlsAreOneLineConfigErrorsWithoutThePassword) {
@@ -72,7 +74,8 @@ TEST(KafkaOptions, BadUrlsAreOneLineConfigErrorsWithoutThePassword) {
                           "kafka://kafka/?addr=h:1&tls=maybe", "kafka://kafka/?addr=h:1&bogus=1",
                           "kafka://kafka/?addr=h:1&password=secret-pw", "kafka://kafka/?addr=h:1&user=u&password=secret-pw&sasl_mechanism=GSSAPI",
                           "kafka://kafka/?addr=h:1&tls_insecure=1", "kafka://kafka/?addr=h:1&consumer_group=",
-                          "kafka://kafka/?addr=h:1&presence_ttl=10ms", "kafka:///?topic=t"}) {
+                          "kafka://kafka/?addr=h:1&presence_ttl=10ms", "kafka:///?topic=t",
+                          "kafka://kafka/?addr=h:1&linger=5s", "kafka://kafka/?addr=h:1&linger=soon"}) {
     try {
       make_transport(url);
       ADD_FAILURE() << url << " was accepted";
