@@ -202,6 +202,7 @@ class KafkaLog final : public Log {
       ssize_t n = rd_kafka_consume_batch_queue(queue.get(), 0, batch.data(), batch.size());
       while (n <= 0 && !closing_) {
         co_await bus_waker_->wait();
+        if (!gate_->is_open()) break;  // closed while waiting: pause before taking anything
         n = rd_kafka_consume_batch_queue(queue.get(), 0, batch.data(), batch.size());
       }
       for (ssize_t i = 0; i < n; ++i) {
