@@ -201,7 +201,10 @@ class KafkaEngine final : public Engine {
     topic_ = "kit-" + std::to_string(::getpid()) + "-" + std::to_string(n++);
     retention_ = retention;
   }
-  Transport node() override { return make_transport(broker().url(topic_, "presence_ttl=1s&publish_timeout=20s")); }
+  // linger=0ms: the kit publishes one update at a time, waiting for each (thousands of them).
+  Transport node() override {
+    return make_transport(broker().url(topic_, "presence_ttl=1s&publish_timeout=20s&linger=0ms"));
+  }
   BackendOptions options() const override {
     BackendOptions o;
     o.presence_ttl = std::chrono::seconds(1);
