@@ -151,14 +151,18 @@ void Backend::on_update(Stored stored) noexcept {
   }
   if (log_leases_) {
     if (LogLeases::is_lease_record(u)) {
+      if (log_presence_) log_presence_->passed(stored.seq);
       log_leases_->consume(stored);
       return;
     }
     log_leases_->passed(stored.seq);
   }
-  if (log_presence_ && LogPresence::is_presence_record(u)) {
-    log_presence_->consume(stored);
-    return;
+  if (log_presence_) {
+    if (LogPresence::is_presence_record(u)) {
+      log_presence_->consume(stored);
+      return;
+    }
+    log_presence_->passed(stored.seq);
   }
   if (u.control || !listener_) return;
   listener_->on_update(std::move(stored));

@@ -130,6 +130,11 @@ Task<Result<void>> LogPresence::announce(SubscriberInfo subscriber, bool online)
 
 Task<Result<std::vector<SubscriberInfo>>> LogPresence::list() {
   if (closed_) co_return make_error_code(Errc::closed);
+  // Read up to the log's head first: a subscriber announced on another node (its record
+  // acknowledged) is listed here too.
+  auto head = co_await log_.head();
+  if (!head) co_return head.error();
+  if (!co_await consumed_.wait(*head, std::chrono::seconds(5))) co_return make_error_code(Errc::transport_failure);
   std::lock_guard lock(mutex_);
   std::vector<SubscriberInfo> out;
   for (auto& [id, node] : nodes_)  // node-id order: the same on every node, whenever it joined

@@ -45,6 +45,9 @@ class LogPresence final : public PresenceRegistry {
   void start();
   /// Every control record the node's log delivers, in log order (the log's thread).
   void consume(const Stored& stored);
+  /// Every other record the node's log delivers (its seq only), so that list() knows when it
+  /// has read up to the head.
+  void passed(Seq seq) { consumed_.advance(seq); }
   /// True for the records this class writes.
   static bool is_presence_record(const Update& update);
 
