@@ -1,5 +1,6 @@
 // One HTTP/1.1 connection: read a request, route it, answer, repeat while keep-alive.
 // A subscribe request hands the socket to the SSE handler and ends the loop.
+#include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -119,6 +120,21 @@ Response internal_error(const Request& req, const Config& config, std::exception
 }
 }  // namespace
 
+/// A lingering close: after the answer and our FIN, what the client is still sending (the rest
+/// of a refused oversized request) is read and dropped, bounded in time and bytes, so that the
+/// kernel does not answer it with a reset that would destroy the answer before the client reads it.
+Task<void> drain_before_close(beast::tcp_stream& stream) {
+  constexpr std::size_t kMaxBytes = 8u << 20;
+  stream.expires_after(std::chrono::seconds(2));
+  std::array<char, 16384> sink;
+  std::size_t total = 0;
+  while (total < kMaxBytes) {
+    auto [ec, n] = co_await stream.async_read_some(asio::buffer(sink), asio::as_tuple(asio::use_awaitable));
+    if (ec) break;
+    total += n;
+  }
+}
+
 Task<void> run_session(Context ctx, tcp::socket socket) {
   boost::system::error_code ec;
   auto endpoint = socket.remote_endpoint(ec);
@@ -226,6 +242,7 @@ Task<void> run_session(Context ctx, tcp::socket socket) {
     if (wec || !res.keep_alive()) break;
   }
   stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  co_await drain_before_close(stream);
   stream.socket().close(ec);
 }
 

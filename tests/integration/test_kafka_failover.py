@@ -72,6 +72,9 @@ class KafkaBrokerFailover(unittest.TestCase):
         first = self._round("a", followers)
         # The killed broker comes back and catches up; then the new leader dies too.
         self.kafka.start(first)
+        # Killing the next leader before the restarted broker is back in sync would leave one
+        # in-sync replica, below min.insync.replicas: writes would wait for it, by design.
+        self._wait(lambda: self.kafka.in_sync(self.topic) == 3, "the restarted broker back in sync")
         second = self._round("b", followers)
         self.assertNotEqual(first, second)
         for f in followers:

@@ -67,6 +67,7 @@ def _die_with_parent():
 
 
 def _cluster_id():
+    # (It may start with "-": passed as --cluster-id=ID, never as a separate argument.)
     return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
 
 
@@ -103,7 +104,7 @@ class KafkaCluster:
             os.makedirs(b.dir)
             self._write_config(b)
             formats.append(subprocess.Popen(
-                self._java("128m") + ["kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", b.config],
+                self._java("128m") + ["kafka.tools.StorageTool", "format", "--cluster-id=" + cluster_id, "-c", b.config],
                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT))
         for f in formats:
             out, _ = f.communicate(timeout=120)
@@ -183,6 +184,18 @@ class KafkaCluster:
                     leader = partitions[0]
                     return next((x.index for x in self.brokers if x.node_id == leader), None)
         return None
+
+    def in_sync(self, topic):
+        """How many replicas of partition 0 of `topic` are in sync, as a running broker says (0 when
+        none answers)."""
+        for b in self.brokers:
+            if not b.proc or b.proc.poll() is not None:
+                continue
+            try:
+                return len(self.metadata(b, [topic])["isr"].get(topic, {}).get(0, []))
+            except (OSError, ValueError, struct.error):
+                continue
+        return 0
 
     # A Metadata request (v1) over a plain socket: the one question the fixture asks a broker.
     def metadata(self, broker, topics=None, timeout=2):
@@ -321,21 +334,21 @@ def _parse_metadata_v1(data):
         node, _host, _port, _rack = take(">i"), string(), take(">i"), string()
         brokers.append(node)
     take(">i")  # controller id
-    topics = {}
+    topics, isr = {}, {}
     for _ in range(take(">i")):
         error, name, _internal = take(">h"), string(), take(">b")
-        partitions = {}
+        partitions, in_sync = {}, {}
         for _ in range(take(">i")):
             _perr, pid, leader = take(">h"), take(">i"), take(">i")
-            for _ in range(take(">i")):
+            for _ in range(take(">i")):  # replicas
                 take(">i")
-            for _ in range(take(">i")):
-                take(">i")
+            in_sync[pid] = [take(">i") for _ in range(take(">i"))]
             if leader >= 0:
                 partitions[pid] = leader
         if error == 0:
             topics[name] = partitions
-    return {"brokers": brokers, "topics": topics}
+            isr[name] = in_sync
+    return {"brokers": brokers, "topics": topics, "isr": isr}
 
 
 def main():
