@@ -2,6 +2,11 @@
 // no protocol logic: GET (any path) registers an SSE stream; POST (any path) writes
 // "data: <body>\n\n" to every stream and answers 200. No matching, no auth, no queues.
 // herald-bench measures it with --raw-body, exactly like the hubs.
+//
+// Two modes: `baseline-sse PORT` writes each frame to each stream at once (one write per
+// delivery); `baseline-sse PORT coalesce` appends the frames of the POSTs read in one
+// epoll round to each stream's buffer and writes each buffer once after the round (one
+// write per stream per round, however many frames).
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -25,6 +30,11 @@ struct Client {
   bool streaming = false;
 };
 
+struct Stream {
+  int fd;
+  std::string pending;  // coalesce mode: frames of this round not written yet
+};
+
 bool send_all(int fd, const char* data, std::size_t len) {
   while (len > 0) {
     ssize_t n = send(fd, data, len, MSG_NOSIGNAL);
@@ -39,6 +49,7 @@ bool send_all(int fd, const char* data, std::size_t len) {
 
 int main(int argc, char** argv) {
   int port = argc > 1 ? std::atoi(argv[1]) : 8090;
+  bool coalesce = argc > 2 && std::string(argv[2]) == "coalesce";
   rlimit rl{};
   getrlimit(RLIMIT_NOFILE, &rl);
   rl.rlim_cur = rl.rlim_max;
@@ -60,10 +71,11 @@ int main(int argc, char** argv) {
   ev.data.fd = lfd;
   epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev);
   std::unordered_map<int, Client> clients;
-  std::vector<int> streams;
+  std::vector<Stream> streams;
+  bool round_has_frames = false;
   std::vector<epoll_event> events(1024);
   char buf[65536];
-  std::fprintf(stderr, "baseline-sse listening port=%d\n", port);
+  std::fprintf(stderr, "baseline-sse listening port=%d mode=%s\n", port, coalesce ? "coalesce" : "direct");
   for (;;) {
     int n = epoll_wait(ep, events.data(), int(events.size()), -1);
     for (int i = 0; i < n; ++i) {
@@ -89,7 +101,7 @@ int main(int argc, char** argv) {
         close(fd);
         clients.erase(fd);
         for (auto& s : streams)
-          if (s == fd) s = -1;
+          if (s.fd == fd) s.fd = -1;
         continue;
       }
       Client& c = it->second;
@@ -102,7 +114,7 @@ int main(int argc, char** argv) {
               "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n\r\n:\n";
           send_all(fd, kHead, sizeof kHead - 1);
           c.streaming = true;
-          streams.push_back(fd);
+          streams.push_back({fd, {}});
           c.in.clear();
           break;
         }
@@ -112,17 +124,31 @@ int main(int argc, char** argv) {
         if (c.in.size() < end + 4 + length) break;
         std::string frame = "data: " + c.in.substr(end + 4, length) + "\n\n";
         c.in.erase(0, end + 4 + length);
-        for (int s : streams)
-          if (s >= 0 && !send_all(s, frame.data(), frame.size())) shutdown(s, SHUT_RDWR);
+        if (coalesce) {
+          for (auto& s : streams)
+            if (s.fd >= 0) s.pending += frame;
+          round_has_frames = true;
+        } else {
+          for (auto& s : streams)
+            if (s.fd >= 0 && !send_all(s.fd, frame.data(), frame.size())) shutdown(s.fd, SHUT_RDWR);
+        }
         static const char kOk[] = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
         send_all(fd, kOk, sizeof kOk - 1);
       }
       if (streams.size() > 2 * clients.size() + 64) {
-        std::vector<int> live;
-        for (int s : streams)
-          if (s >= 0) live.push_back(s);
+        std::vector<Stream> live;
+        for (auto& s : streams)
+          if (s.fd >= 0) live.push_back(std::move(s));
         streams.swap(live);
       }
+    }
+    if (round_has_frames) {
+      for (auto& s : streams) {
+        if (s.fd >= 0 && !s.pending.empty() && !send_all(s.fd, s.pending.data(), s.pending.size()))
+          shutdown(s.fd, SHUT_RDWR);
+        s.pending.clear();
+      }
+      round_has_frames = false;
     }
   }
 }

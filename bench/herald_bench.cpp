@@ -10,6 +10,14 @@
 // Scenarios:  idle     connect N subscribers, report connect rate and hub RSS per subscriber
 //             fanout   N subscribers on one topic, --rate updates/s for --duration seconds
 //             publish  keep-alive POSTs as fast as the hub takes them, for --duration seconds
+//
+// Publishing is closed-loop by default (each POST waits for its answer). With --open-loop,
+// fanout writes its POSTs at the fixed --rate whatever the answers (pipelined, spread over
+// --publishers connections), as real publishers do: a hub that falls behind gets the load
+// anyway, and what it answers late or not at all is counted.
+//
+// With --pid, the hub's CPU time (user + system, /proc/PID/stat) over the publishing and
+// delivery is reported per delivery (cpu_us_per_delivery) and per publish.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -25,6 +33,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -62,6 +71,7 @@ struct Options {
   double hold = 0;        // idle: keep the subscriptions open this long after measuring
   int topics = 1;         // fanout: subscriber i listens to topic i % topics ("%T" in paths and body)
   std::vector<int> sub_ports;  // subscriber i connects to sub_ports[i % n] (cluster nodes); empty: --port
+  bool open_loop = false;      // fanout: POSTs at --rate without waiting for answers (pipelined)
 };
 
 /// `text` with every "%T" replaced by `topic`.
@@ -82,6 +92,26 @@ long rss_kib(int pid) {
   std::string line;
   while (std::getline(in, line))
     if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+  return -1;
+}
+
+/// CPU seconds (user + system) the process has used, from /proc/PID/stat; -1 if unreadable.
+double cpu_seconds(int pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat;
+  std::getline(in, stat);
+  auto close_paren = stat.rfind(')');
+  if (close_paren == std::string::npos) return -1;
+  std::istringstream fields(stat.substr(close_paren + 2));
+  std::string field;
+  double utime = 0, stime = 0;
+  for (int i = 3; fields >> field; ++i) {  // field 3 is the state; 14 and 15 are utime and stime
+    if (i == 14) utime = std::stod(field);
+    if (i == 15) {
+      stime = std::stod(field);
+      return (utime + stime) / double(sysconf(_SC_CLK_TCK));
+    }
+  }
   return -1;
 }
 
@@ -222,7 +252,12 @@ void worker(const Options& o, int index, int count, int ready_fd, int go_fd, int
         auto pos = line.find("data: B");
         if (pos != std::string_view::npos) {
           long long seq = 0, sent = 0;
-          if (std::sscanf(std::string(line.substr(pos + 7)).c_str(), "%lld:%lld", &seq, &sent) == 2) {
+          const char* p = line.data() + pos + 7;
+          const char* end = line.data() + line.size();
+          auto [after_seq, e1] = std::from_chars(p, end, seq);
+          bool parsed = e1 == std::errc() && after_seq < end && *after_seq == ':' &&
+                        std::from_chars(after_seq + 1, end, sent).ec == std::errc();
+          if (parsed) {
             hist.add(t - sent);
             last_receive = t;
             ++c.received;
@@ -338,6 +373,113 @@ struct Publisher {
     }
   }
 };
+
+/// The request publishing update `seq` (its data carries the send time).
+std::string publish_request(const Options& o, std::int64_t seq) {
+  std::string data = "B" + std::to_string(seq) + ":" + std::to_string(now_ns());
+  long long topic = seq % o.topics;
+  std::string body = o.raw_body ? data : with_topic(o.pub_body, topic) + data;
+  std::string req = "POST " + with_topic(o.pub_path, topic) + " HTTP/1.1\r\nHost: " + o.host +
+                    "\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: " +
+                    std::to_string(body.size()) + "\r\n";
+  if (!o.token.empty()) req += "Authorization: Bearer " + o.token + "\r\n";
+  return req + "\r\n" + body;
+}
+
+/// What an open-loop run published and how the hub answered.
+struct OpenLoopResult {
+  std::int64_t sent = 0;      ///< POSTs written
+  std::int64_t answered = 0;  ///< 2xx answers
+  std::int64_t errors = 0;    ///< other answers, and POSTs never answered (connection lost, 30 s)
+  double elapsed = 0;         ///< seconds of publishing
+  Histogram answer;           ///< POST written to answer read
+};
+
+/// Writes POSTs at `o.rate` for `o.duration` seconds over `o.publishers` keep-alive
+/// connections (round robin), never waiting for answers; then waits (30 s at most) for the
+/// answers still due.
+OpenLoopResult publish_open_loop(const Options& o) {
+  struct Pipe {
+    int fd = -1;
+    std::string out, in;
+    std::vector<std::int64_t> pending;  // send times of the POSTs not answered yet, in order
+    std::size_t pending_head = 0;
+  };
+  OpenLoopResult r;
+  std::vector<Pipe> pipes(std::size_t(std::max(1, o.publishers)));
+  for (auto& p : pipes) {
+    p.fd = connect_to(o, 0);
+    if (p.fd >= 0) fcntl(p.fd, F_SETFL, O_NONBLOCK);
+  }
+  auto start = now_ns();
+  auto end = start + std::int64_t(o.duration * 1e9);
+  double interval_ns = 1e9 / o.rate;
+  auto outstanding = [&] {
+    std::size_t n = 0;
+    for (auto& p : pipes) n += p.fd >= 0 ? p.pending.size() - p.pending_head : 0;
+    return n;
+  };
+  auto give_up = end + std::int64_t(30e9);
+  std::vector<pollfd> pfds(pipes.size());
+  char buf[65536];
+  for (;;) {
+    auto t = now_ns();
+    while (t < end && start + std::int64_t(double(r.sent) * interval_ns) <= t) {
+      Pipe& p = pipes[std::size_t(r.sent) % pipes.size()];
+      if (p.fd >= 0) {
+        p.out += publish_request(o, r.sent);
+        p.pending.push_back(now_ns());
+      } else {
+        ++r.errors;
+      }
+      ++r.sent;
+    }
+    if (t >= end && (outstanding() == 0 || t >= give_up)) break;
+    for (std::size_t i = 0; i < pipes.size(); ++i) {
+      Pipe& p = pipes[i];
+      if (p.fd >= 0 && !p.out.empty()) {
+        ssize_t n = write(p.fd, p.out.data(), p.out.size());
+        if (n > 0) p.out.erase(0, std::size_t(n));
+      }
+      pfds[i] = {p.fd, short(POLLIN | (p.out.empty() ? 0 : POLLOUT)), 0};
+    }
+    auto next_due = start + std::int64_t(double(r.sent) * interval_ns);
+    int wait_ms = t < end ? int(std::clamp<std::int64_t>((next_due - t) / 1000000, 0, 5)) : 5;
+    if (poll(pfds.data(), pfds.size(), wait_ms) <= 0) continue;
+    for (std::size_t i = 0; i < pipes.size(); ++i) {
+      Pipe& p = pipes[i];
+      if (p.fd < 0 || !(pfds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      ssize_t n = read(p.fd, buf, sizeof buf);
+      if (n <= 0) {
+        if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+        r.errors += std::int64_t(p.pending.size() - p.pending_head);  // lost with the connection
+        close(p.fd);
+        p.fd = -1;
+        continue;
+      }
+      p.in.append(buf, std::size_t(n));
+      std::int64_t now = now_ns();
+      for (;;) {
+        auto head_end = p.in.find("\r\n\r\n");
+        if (head_end == std::string::npos) break;
+        std::size_t length = 0;
+        auto cl = p.in.find("ontent-Length: ");
+        if (cl != std::string::npos && cl < head_end) length = std::size_t(std::atol(p.in.c_str() + cl + 15));
+        if (p.in.size() < head_end + 4 + length) break;
+        int status = std::atoi(p.in.c_str() + 9);
+        p.in.erase(0, head_end + 4 + length);
+        if (p.pending_head < p.pending.size()) r.answer.add(now - p.pending[p.pending_head++]);
+        if (status >= 200 && status < 300) ++r.answered;
+        else ++r.errors;
+      }
+    }
+  }
+  r.errors += std::int64_t(outstanding());  // never answered
+  r.elapsed = double(std::min(now_ns(), end) - start) / 1e9;
+  for (auto& p : pipes)
+    if (p.fd >= 0) close(p.fd);
+  return r;
+}
 
 /// Opens a subscription with Last-Event-ID `cursor`; returns (seconds to the first event,
 /// seconds to `expect` events), or negative values on failure.
@@ -465,7 +607,7 @@ int run(const Options& o) {
   }
 
   std::int64_t published = 0, errors = 0, pub_start = 0, last_receive = 0;
-  double pub_elapsed = 0;
+  double pub_elapsed = 0, cpu_start = -1;
   if (o.scenario == "publish" && o.publishers > 1) {
     std::atomic<std::int64_t> count{0}, errs{0};
     auto start = now_ns();
@@ -487,7 +629,23 @@ int run(const Options& o) {
     result["published"] = published;
     result["publish_errors"] = errors;
     result["publish_per_s"] = double(published) / pub_elapsed;
+  } else if (o.scenario == "fanout" && o.open_loop) {
+    cpu_start = o.pid ? cpu_seconds(o.pid) : -1;
+    pub_start = now_ns();
+    auto r = publish_open_loop(o);
+    pub_elapsed = r.elapsed;
+    published = r.sent;
+    errors = r.errors;
+    result["open_loop"] = true;
+    result["publishers"] = o.publishers;
+    result["published"] = published;
+    result["publish_answered"] = r.answered;
+    result["publish_errors"] = errors;
+    result["publish_per_s"] = double(published) / pub_elapsed;
+    result["answer_us_p50"] = r.answer.percentile(0.50);
+    result["answer_us_p99"] = r.answer.percentile(0.99);
   } else if (o.scenario == "fanout" || o.scenario == "publish") {
+    cpu_start = o.pid ? cpu_seconds(o.pid) : -1;
     Publisher pub(o);
     auto start = now_ns();
     pub_start = start;
@@ -534,6 +692,11 @@ int run(const Options& o) {
     closed += r["closed"].get<int>();
   }
   for (auto pid : children) waitpid(pid, nullptr, 0);
+  double cpu_used = cpu_start >= 0 ? cpu_seconds(o.pid) - cpu_start : -1;
+  if (cpu_used >= 0) {
+    result["server_cpu_s"] = cpu_used;
+    if (published > 0) result["cpu_us_per_publish"] = cpu_used * 1e6 / double(published);
+  }
   if (o.scenario == "fanout") {
     auto deliveries = hist.total();
     result["deliveries"] = deliveries;
@@ -556,6 +719,7 @@ int run(const Options& o) {
     result["lost"] = expected - std::int64_t(deliveries);
     result["out_of_order"] = out_of_order;
     result["closed_by_hub"] = closed;
+    if (cpu_used >= 0 && deliveries > 0) result["cpu_us_per_delivery"] = cpu_used * 1e6 / double(deliveries);
   }
   std::printf("%s\n", result.dump().c_str());
   bool ok = total_ready == subs && errors == 0 &&
@@ -570,7 +734,8 @@ int main(int argc, char** argv) {
   Options o;
   CLI::App app{"herald-bench: SSE load client (subscribers, fan-out latency, publish rate)"};
   app.add_option("scenario", o.scenario, "idle | fanout | publish | replay")->required();
-  app.add_option("--publishers", o.publishers, "publish/replay: concurrent publishing connections");
+  app.add_option("--publishers", o.publishers, "publish/replay/open-loop fanout: concurrent publishing connections");
+  app.add_flag("--open-loop", o.open_loop, "fanout: POST at --rate without waiting for answers (pipelined)");
   app.add_option("--history", o.history, "replay: updates stored before measuring");
   app.add_option("--hold", o.hold, "idle: seconds to keep the subscriptions open after measuring");
   app.add_option("--topics", o.topics, "fanout: subscriber i on topic i % N (\"%T\" in --sub-path/--pub-path/--pub-body)")

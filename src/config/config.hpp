@@ -52,6 +52,7 @@ struct Config {
   bool use_forwarded_headers = false;
   std::size_t topic_selector_cache = 100000;
   std::size_t subscriber_queue_size = 1000;  ///< updates buffered per subscriber before eviction
+  std::size_t subscriber_queue_bytes = 8u << 20;  ///< bytes of updates buffered per subscriber before eviction
   std::size_t max_body_size = 10 * 1024 * 1024;  ///< publish body limit (Go's form limit)
   unsigned shards = 0;       ///< 0 = one per core
   bool dev = false;          ///< development mode: generated key, anonymous, printed tokens

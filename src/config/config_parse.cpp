@@ -68,6 +68,7 @@ const Spec kOptions[] = {
   {"metrics_enabled", Kind::ignored, "accepted for compatibility; metrics are always served at admin_addr's /metrics", "false"},
   {"topic_selector_cache", Kind::integer, "entries in each shard's topic-match cache (0 disables)", "100000"},
   {"subscriber_queue_size", Kind::integer, "updates buffered per subscriber before it is disconnected as too slow", "1000"},
+  {"subscriber_queue_bytes", Kind::integer, "bytes of updates buffered per subscriber before it is disconnected as too slow (one update is always taken, however large)", "8388608"},
   {"max_body_size", Kind::integer, "maximum publish request body in bytes", "10485760"},
   {"shards", Kind::integer, "event loops (threads) serving connections; 0 = one per core", "0"},
   {"dev", Kind::boolean, "development mode: generate a key, allow anonymous subscribers and CORS from anywhere, print tokens", "false"},
@@ -205,6 +206,7 @@ void apply_option(Config& c, const std::string& name, const Raw& raw, std::vecto
   else if (target == "use_forwarded_headers") c.use_forwarded_headers = parse_bool(target, raw);
   else if (target == "topic_selector_cache") c.topic_selector_cache = static_cast<std::size_t>(parse_int(target, raw));
   else if (target == "subscriber_queue_size") c.subscriber_queue_size = static_cast<std::size_t>(parse_int(target, raw));
+  else if (target == "subscriber_queue_bytes") c.subscriber_queue_bytes = static_cast<std::size_t>(parse_int(target, raw));
   else if (target == "max_body_size") c.max_body_size = static_cast<std::size_t>(parse_int(target, raw));
   else if (target == "shards") c.shards = static_cast<unsigned>(parse_int(target, raw));
   else if (target == "dev") c.dev = parse_bool(target, raw);
@@ -260,6 +262,7 @@ void validate(Config& c) {
   if (c.cookie_name.empty() || c.cookie_name.find_first_of(" ;=,\t") != std::string::npos)
     throw ConfigError("invalid cookie_name: \"" + c.cookie_name + "\" is not a cookie name");
   if (c.subscriber_queue_size == 0) throw ConfigError("invalid subscriber_queue_size: must be at least 1");
+  if (c.subscriber_queue_bytes == 0) throw ConfigError("invalid subscriber_queue_bytes: must be at least 1");
   if (c.max_body_size == 0) throw ConfigError("invalid max_body_size: must be at least 1");
   if (c.shards > 256) throw ConfigError("invalid shards: at most 256");
   for (auto& o : c.publish_allowed_origins)

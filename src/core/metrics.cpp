@@ -92,6 +92,11 @@ std::string render_metrics(const Metrics& m, const MetricsSample& s) {
                                     "Updates published on this node, from the engine's acknowledgement to the "
                                     "write to a subscriber's socket.");
   counter(out, "herald_deliveries_total", "Updates queued to subscribers (one per subscriber).", m.deliveries.get());
+  counter(out, "herald_fanout_batches_total", "Batches of updates dispatched together by the shards.",
+          m.fanout_batches.get());
+  counter(out, "herald_fanout_writes_total",
+          "Writes of a batch's frames to a subscriber's socket at once (deliveries / writes = frames per write).",
+          m.fanout_writes.get());
   counter(out, "herald_slow_subscribers_disconnected_total",
           "Subscribers disconnected for reading too slowly (queue full or write timeout).", m.slow_disconnected.get());
   counter(out, "herald_replays_total", "Subscriptions that replayed history (Last-Event-ID).", m.replays.get());

@@ -58,6 +58,8 @@ struct Metrics {
   Histogram publish_to_write_seconds;  ///< acknowledged on this node to written to a subscriber's socket
   Counter deliveries;                  ///< updates queued to subscribers (one per subscriber)
   Counter slow_disconnected;           ///< subscribers closed for reading too slowly
+  Counter fanout_batches;              ///< batches of updates dispatched by the shards
+  Counter fanout_writes;               ///< gathered writes of a batch's frames to a subscriber's socket
   Counter replays, replayed_updates;   ///< subscriptions that replayed history, and the updates replayed
   Counter engine_reconnects;           ///< the engine's connections re-established after a failure
   Gauge open_connections;              ///< HTTP connections open on the main address

@@ -12,6 +12,7 @@
 #include <sys/uio.h>
 
 #include <random>
+#include <span>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -34,6 +35,10 @@ namespace herald::http_detail {
 namespace {
 constexpr std::size_t kMaxTopics = 1000;
 constexpr std::size_t kMaxFramesPerWrite = 256;
+/// A direct (fan-out) write carries at most this many frames, and past the first frame at
+/// most this many bytes: what the kernel does not take is copied aside.
+constexpr std::size_t kMaxDirectFrames = 256;
+constexpr std::size_t kMaxDirectBytes = 256 * 1024;
 using Clock = std::chrono::steady_clock;
 
 struct Stream {
@@ -52,30 +57,36 @@ struct Stream {
   asio::steady_timer* wake = nullptr;  ///< the writer's timer, woken to send `unsent`
   Clock::time_point last_write = Clock::now();
 
-  /// The direct write of Subscriber::try_write_now: one non-blocking sendmsg of the framed
-  /// frame. What the kernel does not take is kept in `unsent` for the writer to finish.
-  bool try_write_now(const Frame& frame) {
-    if (writing || !unsent.empty() || !socket.is_open()) return false;
+  /// The direct write of Subscriber::write_now: one non-blocking sendmsg of the leading
+  /// frames (up to kMaxDirectFrames and, past the first, kMaxDirectBytes) as one chunk.
+  /// What the kernel does not take is kept in `unsent` for the writer to finish.
+  std::size_t write_now(std::span<const Frame* const> frames) {
+    if (writing || !unsent.empty() || !socket.is_open() || frames.empty()) return 0;
+    std::size_t count = 0, payload = 0;
+    while (count < frames.size() && count < kMaxDirectFrames &&
+           (count == 0 || payload + (*frames[count])->size() <= kMaxDirectBytes))
+      payload += (*frames[count++])->size();
     char head[24];
-    iovec iov[3];
-    int n = 0;
-    std::size_t total = 0;
+    iovec iov[kMaxDirectFrames + 2];
+    std::size_t n = 0;
     if (chunked) {
-      int len = std::snprintf(head, sizeof head, "%zx\r\n", frame->size());
+      int len = std::snprintf(head, sizeof head, "%zx\r\n", payload);
       iov[n++] = {head, static_cast<std::size_t>(len)};
     }
-    iov[n++] = {const_cast<char*>(frame->data()), frame->size()};
+    for (std::size_t i = 0; i < count; ++i)
+      iov[n++] = {const_cast<char*>((*frames[i])->data()), (*frames[i])->size()};
     if (chunked) iov[n++] = {const_cast<char*>("\r\n"), 2};
-    for (int i = 0; i < n; ++i) total += iov[i].iov_len;
+    std::size_t total = 0;
+    for (std::size_t i = 0; i < n; ++i) total += iov[i].iov_len;
     msghdr msg{};
     msg.msg_iov = iov;
-    msg.msg_iovlen = static_cast<std::size_t>(n);
+    msg.msg_iovlen = n;
     ssize_t sent = ::sendmsg(socket.native_handle(), &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
-    if (sent < 0) return false;  // EAGAIN or an error: queue it; the writer finds out
+    if (sent < 0) return 0;  // EAGAIN or an error: queue them; the writer finds out
     last_write = Clock::now();
-    if (static_cast<std::size_t>(sent) == total) return true;
+    if (static_cast<std::size_t>(sent) == total) return count;
     std::size_t skip = static_cast<std::size_t>(sent);
-    for (int i = 0; i < n; ++i) {
+    for (std::size_t i = 0; i < n; ++i) {
       if (skip >= iov[i].iov_len) {
         skip -= iov[i].iov_len;
         continue;
@@ -84,7 +95,7 @@ struct Stream {
       skip = 0;
     }
     if (wake) wake->cancel();
-    return true;
+    return count;
   }
   void abort() {
     boost::system::error_code ec;
@@ -176,7 +187,7 @@ std::string build_headers(const Request& req, const Config& config, const std::o
 Task<void> finish_stream(Context ctx, std::shared_ptr<Stream> stream, std::shared_ptr<Subscriber> sub,
                          bool clean_end) {
   sub->on_close = nullptr;
-  sub->try_write_now = nullptr;
+  sub->write_now = nullptr;
   stream->wake = nullptr;
   sub->close();
   ctx.shard.unsubscribe(sub);
@@ -257,8 +268,7 @@ Task<void> write_step(Context ctx, std::shared_ptr<Stream> stream, std::shared_p
       inflight.clear();
       payload.clear();
       while (!queue.empty() && inflight.size() < kMaxFramesPerWrite) {
-        inflight.push_back(std::move(queue.front()));
-        queue.pop_front();
+        inflight.push_back(queue.take_front());
         payload.emplace_back(asio::buffer(*inflight.back()));
       }
       if (!co_await write_with_deadline(stream, framed(*stream, chunk_header, payload), config.dispatch_timeout)) break;
@@ -290,7 +300,7 @@ Task<void> write_step(Context ctx, std::shared_ptr<Stream> stream, std::shared_p
 void start_stream(Context ctx, std::shared_ptr<Stream> stream, std::shared_ptr<Subscriber> sub,
                   std::optional<Clock::time_point> end) {
   stream->wake = &sub->wake_timer();
-  sub->try_write_now = [s = stream.get()](const Frame& f) { return s->try_write_now(f); };
+  sub->write_now = [s = stream.get()](std::span<const Frame* const> frames) { return s->write_now(frames); };
   watch_client(stream, sub);
   spawn_writer(ctx, std::move(stream), std::move(sub), end);
 }
@@ -348,7 +358,8 @@ Task<std::optional<Response>> handle_subscribe(Context ctx, tcp::socket& socket,
   boost::system::error_code nbec;
   stream->socket.non_blocking(true, nbec);
   stream->chunked = req.version() >= 11;
-  auto sub = std::make_shared<Subscriber>(stream->socket.get_executor(), config.subscriber_queue_size);
+  auto sub = std::make_shared<Subscriber>(stream->socket.get_executor(), config.subscriber_queue_size,
+                                          config.subscriber_queue_bytes);
   sub->id = make_urn_uuid_v4();
   sub->topics = std::move(topics);
   sub->remote_addr = std::move(remote_addr);

@@ -15,6 +15,11 @@ bool may_publish(TopicMatcher& matcher, const std::vector<std::string>& allowed,
 bool may_receive(TopicMatcher& matcher, const Subscriber& s, const Update& u) {
   if (u.control) return false;
   if (!matcher.match_any(s.topics, u.topics)) return false;
+  return may_receive_matched(matcher, s, u);
+}
+
+bool may_receive_matched(TopicMatcher& matcher, const Subscriber& s, const Update& u) {
+  if (u.control) return false;
   if (!u.is_private) return true;
   if (!s.may_see) return false;
   return matcher.match_any(*s.may_see, u.topics);

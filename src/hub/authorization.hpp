@@ -23,6 +23,10 @@ bool may_publish(TopicMatcher& matcher, const std::vector<std::string>& allowed,
 /// (anonymous subscribers never see private updates). Control records reach nobody.
 bool may_receive(TopicMatcher& matcher, const Subscriber& subscriber, const Update& update);
 
+/// may_receive for a subscriber already known to have a selector matching one of the
+/// update's topics (found through the shard's exact-topic index): the rest of the rule.
+bool may_receive_matched(TopicMatcher& matcher, const Subscriber& subscriber, const Update& update);
+
 /// The subscriptions API at `request_uri` for a token allowing `allowed` (mercure.subscribe).
 bool may_read_subscriptions(TopicMatcher& matcher, const std::vector<std::string>& allowed,
                             const std::string& request_uri);

@@ -13,6 +13,12 @@
 namespace herald {
 namespace {
 constexpr std::size_t kReplayPage = 1000;
+/// Updates taken from the inbox into one batch: bounds the frames gathered per subscriber
+/// (and the batch's bookkeeping) while still sharing a write among many frames.
+constexpr std::size_t kMaxBatch = 256;
+/// How long a flush runs before the shard's other work (publishers waiting for their
+/// answers, new subscriptions) may run.
+constexpr auto kFlushSlice = std::chrono::microseconds(200);
 
 bool all_exact(const std::vector<std::string>& selectors) {
   for (const auto& s : selectors)
@@ -70,6 +76,11 @@ void Shard::index_add(const std::shared_ptr<Subscriber>& s) {
 
 void Shard::index_remove(const std::shared_ptr<Subscriber>& s) {
   if (all_.erase(s) == 0) return;
+  if (s->dirty_slot != Subscriber::kNotGathered) {  // gone before the batch's flush reached it
+    dirty_[s->dirty_slot] = nullptr;
+    s->dirty_slot = Subscriber::kNotGathered;
+    s->gathered = 0;
+  }
   metrics().subscribers_connected.add(-1);
   if (patterned_.erase(s.get()) > 0) return;
   if (all_exact(s->topics)) {
@@ -165,11 +176,39 @@ void Shard::unsubscribe(const std::shared_ptr<Subscriber>& s) {
   if (stopping_ && all_.empty()) drained_.set();
 }
 
-void Shard::deliver(Subscriber& s, const Stored& stored, Frame& frame) {
+void Shard::route(const Stored& stored, std::uint32_t frame) {
+  ++epoch_;
+  // Found through the exact-topic index: a selector equals one of the topics, so only the
+  // rest of the delivery rule is checked.
+  auto visit = [&](const std::vector<Subscriber*>& subscribers, bool matched) {
+    for (Subscriber* s : subscribers) {
+      if (s->visit_epoch == epoch_) continue;
+      s->visit_epoch = epoch_;
+      deliver(*s, stored, frame, matched);
+    }
+  };
+  for (const auto& topic : stored.update->topics) {
+    if (auto it = by_topic_.find(topic); it != by_topic_.end()) visit(it->second, true);
+    for (const auto& [length, count] : prefix_lengths_) {
+      if (length > topic.size()) break;
+      prefix_key_.assign(topic, 0, length);
+      if (auto it = by_prefix_.find(prefix_key_); it != by_prefix_.end()) visit(it->second, false);
+    }
+  }
+  for (Subscriber* s : patterned_) {
+    if (s->visit_epoch == epoch_) continue;
+    s->visit_epoch = epoch_;
+    deliver(*s, stored, frame, false);
+  }
+}
+
+void Shard::deliver(Subscriber& s, const Stored& stored, std::uint32_t frame, bool matched) {
   // An update may reach the shard after the replay already sent it (it was posted to this
   // shard before the subscriber registered): seq order makes that check exact.
-  if (s.closed() || stored.seq <= s.last_seq || !can_receive(s, *stored.update)) return;
-  if (!frame) frame = std::make_shared<const std::string>(encode_sse(*stored.update));
+  if (s.closed() || stored.seq <= s.last_seq) return;
+  if (matched ? !may_receive_matched(matcher_, s, *stored.update) : !can_receive(s, *stored.update)) return;
+  Frame& encoded = batch_frames_[frame];
+  if (!encoded) encoded = std::make_shared<const std::string>(encode_sse(*stored.update));
   if (s.replaying) {
     if (s.held_overflow) return;
     if (s.held.size() >= s.capacity()) {
@@ -177,38 +216,52 @@ void Shard::deliver(Subscriber& s, const Stored& stored, Frame& frame) {
       std::vector<std::pair<Seq, Frame>>().swap(s.held);
       return;
     }
-    s.held.emplace_back(stored.seq, frame);
+    s.held.emplace_back(stored.seq, encoded);
     return;
   }
-  s.push(frame, stored.seq);
+  s.last_seq = stored.seq;
+  ++batch_deliveries_;
+  gather(s, frame);
+}
+
+void Shard::gather(Subscriber& s, std::uint32_t frame) {
+  if (s.gathered == 0 && !s.queue().empty()) {
+    s.push(batch_frames_[frame]);  // the writer is behind: the frame waits behind the queued ones
+    return;
+  }
+  auto link = static_cast<std::uint32_t>(links_.size());
+  links_.push_back({frame, Subscriber::kNotGathered});
+  if (s.gathered == 0) {
+    s.gathered_head = link;
+    s.dirty_slot = static_cast<std::uint32_t>(dirty_.size());
+    dirty_.push_back(&s);
+  } else {
+    links_[s.gathered_tail].next = link;
+  }
+  s.gathered_tail = link;
+  ++s.gathered;
+}
+
+void Shard::flush(Subscriber& s) {
+  dirty_[s.dirty_slot] = nullptr;
+  s.dirty_slot = Subscriber::kNotGathered;
+  scratch_.clear();
+  for (std::uint32_t i = s.gathered_head, n = s.gathered; n > 0; --n, i = links_[i].next)
+    scratch_.push_back(&batch_frames_[links_[i].frame]);
+  s.gathered = 0;
+  if (s.closed()) return;
+  std::size_t taken = s.write_now && s.queue().empty() ? s.write_now(scratch_) : 0;
+  if (taken > 0) ++batch_writes_;
+  for (std::size_t i = taken; i < scratch_.size(); ++i)
+    if (!s.push(*scratch_[i])) break;
 }
 
 void Shard::dispatch(const Stored& stored) {
-  ++epoch_;
-  Frame frame;  // encoded once, on first delivery
-  auto visit = [&](const std::vector<Subscriber*>& subscribers) {
-    for (Subscriber* s : subscribers) {
-      if (s->visit_epoch == epoch_) continue;
-      s->visit_epoch = epoch_;
-      deliver(*s, stored, frame);
-    }
-  };
-  for (const auto& topic : stored.update->topics) {
-    if (auto it = by_topic_.find(topic); it != by_topic_.end()) visit(it->second);
-    for (const auto& [length, count] : prefix_lengths_) {
-      if (length > topic.size()) break;
-      prefix_key_.assign(topic, 0, length);
-      if (auto it = by_prefix_.find(prefix_key_); it != by_prefix_.end()) visit(it->second);
-    }
-  }
-  for (Subscriber* s : patterned_) {
-    if (s->visit_epoch == epoch_) continue;
-    s->visit_epoch = epoch_;
-    deliver(*s, stored, frame);
-  }
-  // Written (the fast path) or queued for every matching subscriber of this shard.
-  if (frame && stored.received != std::chrono::steady_clock::time_point{})
-    metrics().publish_to_write_seconds.observe(std::chrono::steady_clock::now() - stored.received);
+  if (flushing_) complete_flush();
+  batch_.push_back(stored);
+  from_inbox_ = 0;
+  dispatch_batch();
+  complete_flush();
 }
 
 void Shard::enqueue(Stored stored) {
@@ -220,15 +273,82 @@ void Shard::enqueue(Stored stored) {
   }
   gate_.add(1);
   if (!was_empty) return;  // a drain is already on its way and will take this one too
-  boost::asio::post(context_, [this] {
-    std::vector<Stored> batch;
-    {
-      std::lock_guard lock(inbox_mutex_);
-      batch.swap(inbox_);
+  boost::asio::post(context_, [this] { drain(); });
+}
+
+void Shard::drain() {
+  if (flushing_) return;  // the batch under way drains again when it is done
+  {
+    std::lock_guard lock(inbox_mutex_);
+    if (inbox_.size() <= kMaxBatch) {
+      batch_.swap(inbox_);
+    } else {
+      auto split = inbox_.begin() + static_cast<std::ptrdiff_t>(kMaxBatch);
+      batch_.assign(std::make_move_iterator(inbox_.begin()), std::make_move_iterator(split));
+      inbox_.erase(inbox_.begin(), split);
     }
-    for (const auto& s : batch) dispatch(s);
-    gate_.remove(batch.size());
-  });
+  }
+  if (batch_.empty()) return;
+  from_inbox_ = batch_.size();
+  dispatch_batch();
+  flush_slice();
+}
+
+void Shard::dispatch_batch() {
+  batch_frames_.resize(batch_.size());
+  for (std::size_t i = 0; i < batch_.size(); ++i) route(batch_[i], static_cast<std::uint32_t>(i));
+  flushing_ = true;
+  flushed_ = 0;
+  ++batch_number_;
+}
+
+void Shard::flush_slice() {
+  auto until = std::chrono::steady_clock::now() + kFlushSlice;
+  for (std::size_t n = 1; flushed_ < dirty_.size(); ++n) {
+    if (Subscriber* s = dirty_[flushed_]) flush(*s);
+    ++flushed_;
+    if (n % 16 == 0 && std::chrono::steady_clock::now() >= until) break;
+  }
+  if (flushed_ < dirty_.size()) {
+    // Let the shard's other work in before the next slice (publishers wait for answers).
+    boost::asio::post(context_, [this, number = batch_number_] {
+      if (flushing_ && number == batch_number_) flush_slice();
+    });
+    return;
+  }
+  finish_batch();
+}
+
+void Shard::complete_flush() {
+  for (; flushed_ < dirty_.size(); ++flushed_)
+    if (Subscriber* s = dirty_[flushed_]) flush(*s);
+  finish_batch();
+}
+
+void Shard::finish_batch() {
+  metrics().deliveries.inc(batch_deliveries_);
+  metrics().fanout_batches.inc();
+  metrics().fanout_writes.inc(batch_writes_);
+  batch_writes_ = 0;
+  // Written (the fast path) or queued for every matching subscriber of this shard.
+  auto now = std::chrono::steady_clock::now();
+  for (std::size_t i = 0; i < batch_.size(); ++i)
+    if (batch_frames_[i] && batch_[i].received != std::chrono::steady_clock::time_point{})
+      metrics().publish_to_write_seconds.observe(now - batch_[i].received);
+  gate_.remove(from_inbox_);
+  from_inbox_ = 0;
+  batch_deliveries_ = 0;
+  batch_.clear();
+  batch_frames_.clear();
+  links_.clear();
+  dirty_.clear();
+  flushing_ = false;
+  bool more;
+  {
+    std::lock_guard lock(inbox_mutex_);
+    more = !inbox_.empty();
+  }
+  if (more) boost::asio::post(context_, [this] { drain(); });
 }
 
 std::uint64_t Shard::track(std::function<void()> close) {

@@ -3,6 +3,13 @@
 // subscriber index. Nothing in a shard is locked: every method runs on the shard's thread.
 // A published update reaches every shard once (Hub::on_update posts it); the shard finds
 // the matching subscribers, encodes the SSE frame once, and shares it among them.
+//
+// Fan-out is coalesced: the updates waiting in the inbox when the shard gets to them are
+// dispatched as one batch. Dispatch gathers each subscriber's frames of the batch; then each
+// subscriber with frames gets them in one gathered write (the flush), so the kernel's cost
+// per write is shared by every frame in it. A lone update is a batch of one, written at once;
+// batches grow by themselves while the shard is busy. The flush runs in slices, letting the
+// shard's other work (publishers' requests, new subscriptions) in between.
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -65,7 +72,9 @@ class Shard {
   /// Removes a subscriber (shard thread). Idempotent.
   void unsubscribe(const std::shared_ptr<Subscriber>& subscriber);
 
-  /// Delivers one update to the matching subscribers (shard thread).
+  /// Delivers one update to the matching subscribers at once, as a batch of its own (shard
+  /// thread; a batch still being flushed is finished first). The inbox (enqueue) is the
+  /// normal way in; this is for callers that hold the update on the shard's thread.
   void dispatch(const Stored& stored);
 
   /// Queues an update for this shard from any thread; updates are dispatched in the order
@@ -95,7 +104,20 @@ class Shard {
  private:
   void index_add(const std::shared_ptr<Subscriber>& s);
   void index_remove(const std::shared_ptr<Subscriber>& s);
-  void deliver(Subscriber& s, const Stored& stored, Frame& frame);
+  /// A gathered frame: its index in batch_frames_ and the next link of the subscriber's chain.
+  struct Link {
+    std::uint32_t frame;
+    std::uint32_t next;
+  };
+  void route(const Stored& stored, std::uint32_t frame);
+  void deliver(Subscriber& s, const Stored& stored, std::uint32_t frame, bool matched);
+  void gather(Subscriber& s, std::uint32_t frame);
+  void flush(Subscriber& s);
+  void drain();
+  void dispatch_batch();
+  void flush_slice();
+  void complete_flush();
+  void finish_batch();
 
   unsigned index_;
   const Config& config_;
@@ -121,6 +143,18 @@ class Shard {
   bool stopping_ = false;
   std::mutex inbox_mutex_;
   std::vector<Stored> inbox_;  ///< guarded by inbox_mutex_
+  // The batch being dispatched (shard thread).
+  std::vector<Stored> batch_;
+  std::vector<Frame> batch_frames_;  ///< batch_[i]'s frame, encoded on its first delivery
+  std::vector<Link> links_;
+  std::vector<Subscriber*> dirty_;   ///< subscribers with gathered frames; null once flushed or gone
+  std::size_t flushed_ = 0;          ///< dirty_ entries handled
+  std::size_t batch_deliveries_ = 0;
+  std::size_t batch_writes_ = 0;
+  std::size_t from_inbox_ = 0;       ///< batch_ entries counted by the gate
+  std::uint64_t batch_number_ = 0;
+  bool flushing_ = false;            ///< a batch's flush is under way (in slices)
+  std::vector<const Frame*> scratch_;
 };
 
 }  // namespace herald

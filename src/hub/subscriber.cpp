@@ -5,18 +5,22 @@
 
 namespace herald {
 
-bool Subscriber::push(Frame frame, Seq seq) {
+bool Subscriber::push(Frame frame) {
   if (closed_) return false;
-  if (queue_.size() >= capacity_) {
-    logger("hub")->info("subscriber_evicted subscriber={} reason=\"queue full ({} updates): reading too slowly\"", id,
-                        capacity_);
+  bool over_frames = queue_.size() >= capacity_;
+  bool over_bytes = !queue_.empty() && queue_.bytes() + frame->size() > byte_budget_;
+  if (over_frames || over_bytes) {
+    static const auto log = logger("hub");  // looked up once: the registry takes a lock
+    if (over_frames)
+      log->info("subscriber_evicted subscriber={} reason=\"queue full ({} updates): reading too slowly\"", id,
+                capacity_);
+    else
+      log->info("subscriber_evicted subscriber={} reason=\"queue full ({} bytes): reading too slowly\"", id,
+                byte_budget_);
     metrics().slow_disconnected.inc();
     close();
     return false;
   }
-  if (seq > last_seq) last_seq = seq;
-  metrics().deliveries.inc();
-  if (queue_.empty() && try_write_now && try_write_now(frame)) return true;
   queue_.push_back(std::move(frame));
   wake_.cancel();
   return true;
@@ -26,7 +30,7 @@ void Subscriber::close() {
   if (closed_) return;
   closed_ = true;
   queue_.clear();
-  try_write_now = nullptr;
+  write_now = nullptr;
   wake_.cancel();
   if (on_close) {
     auto hook = std::move(on_close);
