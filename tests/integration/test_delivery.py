@@ -81,12 +81,40 @@ class SlowReaders(HubTestCase):
         self.assertHubStillServes()
 
 
+class ByteBudget(HubTestCase):
+    # Frames would fit (1000), bytes do not: 1 MiB is 16 updates of 64 KiB.
+    hub_options = {"allow_anonymous": True, "subscriber_queue_bytes": str(1 << 20), "dispatch_timeout": "30s"}
+
+    def test_a_reader_over_its_byte_budget_is_disconnected_and_resumes_with_last_event_id(self):
+        payload = "z" * 65536
+        slow = SseClient(self.hub, ["bytes"]).open()
+        published = 0
+        # The socket buffers fill first (a few MB here); then the queue's 1 MiB.
+        for i in range(400):
+            self.assertEqual(self.hub.publish({"topic": "bytes", "data": payload, "id": f"b{i}"})[0], 200)
+            published += 1
+            if "subscriber_evicted" in self.hub.logs():
+                break
+        self.assertTrue(self.hub.wait_for_log("reason=\"queue full (1048576 bytes)"), "not evicted by the byte budget")
+        text = slow.read_until_eof(timeout=30)
+        slow.close()
+        ids = [line[4:] for line in text.split("\n") if line.startswith("id: ")]
+        self.assertLess(len(ids), published)
+        # The client reconnects from the last id it got and receives the rest, in order.
+        resumed = SseClient(self.hub, ["bytes"], headers={"Last-Event-ID": ids[-1]}).open()
+        rest = [resumed.next_event(timeout=10)["id"] for _ in range(published - len(ids))]
+        resumed.close()
+        self.assertEqual(ids + rest, [f"b{i}" for i in range(published)])
+        self.assertHubStillServes()
+
+
 if __name__ == "__main__":
     unittest.main()
 
 
 class DispatchTimeout(HubTestCase):
-    hub_options = {"allow_anonymous": True, "dispatch_timeout": "1s"}
+    # A byte budget far over what is published: only the stalled write can end the stream.
+    hub_options = {"allow_anonymous": True, "dispatch_timeout": "1s", "subscriber_queue_bytes": str(256 << 20)}
 
     def test_a_write_that_misses_dispatch_timeout_disconnects(self):
         # The queue (1000 updates) never fills here: the stalled write itself must end the stream.

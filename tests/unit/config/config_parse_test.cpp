@@ -49,6 +49,15 @@ TEST(ConfigParse, DefaultsMatchTheReferenceHub) {
   EXPECT_EQ(c.subscriber.key, "secret");
   EXPECT_FALSE(c.allow_anonymous);
   EXPECT_EQ(c.subscriber_queue_size, 1000u);
+  EXPECT_EQ(c.subscriber_queue_bytes, 8u << 20);
+}
+
+TEST(ConfigParse, SubscriberQueueBytesIsAPositiveByteCount) {
+  Env env{{{"MERCURE_JWT_KEY", "k"}, {"MERCURE_SUBSCRIBER_QUEUE_BYTES", "65536"}}};
+  EXPECT_EQ(load_config({}, env.lookup(), "").subscriber_queue_bytes, 65536u);
+  EXPECT_EQ(error_of({{"subscriber_queue_bytes", "0"}}, env, ""),
+            "invalid subscriber_queue_bytes: must be at least 1");
+  EXPECT_NE(error_of({{"subscriber_queue_bytes", "8MB"}}, env, "").find("subscriber_queue_bytes"), std::string::npos);
 }
 
 TEST(ConfigParse, FlagBeatsEnvironmentBeatsFileBeatsDefault) {
