@@ -72,6 +72,10 @@ struct Options {
   int topics = 1;         // fanout: subscriber i listens to topic i % topics ("%T" in paths and body)
   std::vector<int> sub_ports;  // subscriber i connects to sub_ports[i % n] (cluster nodes); empty: --port
   bool open_loop = false;      // fanout: POSTs at --rate without waiting for answers (pipelined)
+  std::string marker = "data: B";  // what precedes "<seq>:<send ns>" in a delivered event
+  std::string pub_suffix;          // appended to the body after the data (JSON APIs)
+  std::string content_type = "application/x-www-form-urlencoded";
+  std::string auth_header;         // a whole "Name: value" header line for publishing (e.g. an API key)
 };
 
 /// `text` with every "%T" replaced by `topic`.
@@ -249,10 +253,10 @@ void worker(const Options& o, int index, int count, int ready_fd, int go_fd, int
         auto nl = c.buf.find('\n', start);
         if (nl == std::string::npos) break;
         std::string_view line(c.buf.data() + start, nl - start);
-        auto pos = line.find("data: B");
+        auto pos = line.find(o.marker);
         if (pos != std::string_view::npos) {
           long long seq = 0, sent = 0;
-          const char* p = line.data() + pos + 7;
+          const char* p = line.data() + pos + o.marker.size();
           const char* end = line.data() + line.size();
           auto [after_seq, e1] = std::from_chars(p, end, seq);
           bool parsed = e1 == std::errc() && after_seq < end && *after_seq == ':' &&
@@ -330,11 +334,14 @@ struct Publisher {
   int publish(std::int64_t seq, const std::string& id = "") {
     std::string data = "B" + std::to_string(seq) + ":" + std::to_string(now_ns());
     long long topic = seq % o.topics;  // updates go round the topics
-    std::string body = o.raw_body ? data : with_topic(o.pub_body, topic) + data + (id.empty() ? "" : "&id=" + id);
+    std::string body = o.raw_body ? data
+                                  : with_topic(o.pub_body, topic) + data + with_topic(o.pub_suffix, topic) +
+                                        (id.empty() ? "" : "&id=" + id);
     std::string req = "POST " + with_topic(o.pub_path, topic) + " HTTP/1.1\r\nHost: " + o.host +
-                      "\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: " +
-                      std::to_string(body.size()) + "\r\n";
+                      "\r\nContent-Type: " + o.content_type + "\r\nContent-Length: " + std::to_string(body.size()) +
+                      "\r\n";
     if (!o.token.empty()) req += "Authorization: Bearer " + o.token + "\r\n";
+    if (!o.auth_header.empty()) req += o.auth_header + "\r\n";
     req += "\r\n" + body;
     for (int attempt = 0; attempt < 2; ++attempt) {
       if (attempt > 0 || fd < 0) reconnect();
@@ -378,11 +385,12 @@ struct Publisher {
 std::string publish_request(const Options& o, std::int64_t seq) {
   std::string data = "B" + std::to_string(seq) + ":" + std::to_string(now_ns());
   long long topic = seq % o.topics;
-  std::string body = o.raw_body ? data : with_topic(o.pub_body, topic) + data;
+  std::string body = o.raw_body ? data : with_topic(o.pub_body, topic) + data + with_topic(o.pub_suffix, topic);
   std::string req = "POST " + with_topic(o.pub_path, topic) + " HTTP/1.1\r\nHost: " + o.host +
-                    "\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: " +
-                    std::to_string(body.size()) + "\r\n";
+                    "\r\nContent-Type: " + o.content_type + "\r\nContent-Length: " + std::to_string(body.size()) +
+                    "\r\n";
   if (!o.token.empty()) req += "Authorization: Bearer " + o.token + "\r\n";
+  if (!o.auth_header.empty()) req += o.auth_header + "\r\n";
   return req + "\r\n" + body;
 }
 
@@ -736,6 +744,10 @@ int main(int argc, char** argv) {
   app.add_option("scenario", o.scenario, "idle | fanout | publish | replay")->required();
   app.add_option("--publishers", o.publishers, "publish/replay/open-loop fanout: concurrent publishing connections");
   app.add_flag("--open-loop", o.open_loop, "fanout: POST at --rate without waiting for answers (pipelined)");
+  app.add_option("--marker", o.marker, "text before \"<seq>:<ns>\" in a delivered event (default \"data: B\")");
+  app.add_option("--pub-suffix", o.pub_suffix, "text after the data in the publish body (JSON APIs)");
+  app.add_option("--content-type", o.content_type, "Content-Type of the publish body");
+  app.add_option("--auth-header", o.auth_header, "a header line added to publish requests (\"Name: value\")");
   app.add_option("--history", o.history, "replay: updates stored before measuring");
   app.add_option("--hold", o.hold, "idle: seconds to keep the subscriptions open after measuring");
   app.add_option("--topics", o.topics, "fanout: subscriber i on topic i % N (\"%T\" in --sub-path/--pub-path/--pub-body)")

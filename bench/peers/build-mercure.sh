@@ -10,12 +10,15 @@ BIN=$OUT/mercure
 if [ -x "$BIN" ]; then echo "$BIN"; exit 0; fi
 export GOPATH=$CACHE/go GOMODCACHE=$CACHE/go/mod GOTOOLCHAIN=local GOFLAGS=-mod=mod CGO_ENABLED=0
 mkdir -p "$OUT"
-# The module's own command first; if `go install` refuses it (replace directives), a main
-# package of our own that plugs the Mercure module into Caddy, built in a scratch module.
-if ! GOBIN=$OUT go install "github.com/dunglas/mercure/caddy/mercure@$VERSION" >&2; then
-  work=$(mktemp -d)
-  trap 'rm -rf "$work"' EXIT
-  cat > "$work/main.go" <<'GO'
+# `go install github.com/dunglas/mercure/caddy/mercure@VERSION` is refused here (the proxy
+# does not list the module's versions, which go install reads for deprecations), so a main
+# package of our own plugs the Mercure module into Caddy, built in a scratch module. Pins:
+# the Caddy module asks for a golang.org/x/crypto/x509roots/fallback version the proxy does
+# not serve; a newer one that it serves is required instead (minimal version selection).
+FALLBACK=${MERCURE_X509ROOTS_FALLBACK:-v0.0.0-20261030153154-30a33513ff6d}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cat > "$work/main.go" <<'GO'
 package main
 
 import (
@@ -26,7 +29,9 @@ import (
 
 func main() { caddycmd.Main() }
 GO
-  (cd "$work" && go mod init herald-bench-peer-mercure >&2 && go get "github.com/dunglas/mercure/caddy@$VERSION" >&2 &&
-   go mod tidy >&2 && go build -o "$BIN" . >&2)
-fi
+cd "$work"
+go mod init herald-bench-peer-mercure >&2
+go get "github.com/dunglas/mercure/caddy@$VERSION" "golang.org/x/crypto/x509roots/fallback@$FALLBACK" >&2
+go mod tidy >&2
+go build -o "$BIN" . >&2
 echo "$BIN"

@@ -41,26 +41,40 @@ constexpr std::size_t kMaxDirectFrames = 256;
 constexpr std::size_t kMaxDirectBytes = 256 * 1024;
 using Clock = std::chrono::steady_clock;
 
-struct Stream {
-  explicit Stream(tcp::socket s) : socket(std::move(s)), deadline(socket.get_executor()) {
+/// The stream's socket, bound to the shard's io_context (smaller than a type-erased one).
+using StreamSocket = asio::basic_stream_socket<tcp, ShardExecutor>;
+
+/// Takes the connection over from the session's socket (which has no operation pending).
+StreamSocket adopt(tcp::socket& from, ShardExecutor executor) {
+  boost::system::error_code ec;
+  auto protocol = from.local_endpoint(ec).protocol();
+  if (ec) protocol = tcp::v4();
+  auto fd = from.release(ec);
+  StreamSocket socket(executor);
+  if (!ec) socket.assign(protocol, fd, ec);
+  return socket;
+}
+
+struct Stream final : Subscriber::Sink {
+  explicit Stream(StreamSocket s) : socket(std::move(s)), deadline(socket.get_executor()) {
     metrics().open_connections.add(1);  // the session that handed the socket over ends
   }
   ~Stream() { metrics().open_connections.add(-1); }
   Stream(const Stream&) = delete;
   Stream& operator=(const Stream&) = delete;
-  tcp::socket socket;
-  asio::steady_timer deadline;
+  StreamSocket socket;
+  ShardTimer deadline;
   bool chunked = true;
   bool timed_out = false;      ///< a write missed its dispatch_timeout deadline
   bool writing = false;        ///< an async write is in flight
   std::string unsent;          ///< the rest of a partly sent direct write (already framed)
-  asio::steady_timer* wake = nullptr;  ///< the writer's timer, woken to send `unsent`
+  ShardTimer* wake = nullptr;  ///< the writer's timer, woken to send `unsent`
   Clock::time_point last_write = Clock::now();
 
   /// The direct write of Subscriber::write_now: one non-blocking sendmsg of the leading
   /// frames (up to kMaxDirectFrames and, past the first, kMaxDirectBytes) as one chunk.
   /// What the kernel does not take is kept in `unsent` for the writer to finish.
-  std::size_t write_now(std::span<const Frame* const> frames) {
+  std::size_t write_now(std::span<const Frame* const> frames) override {
     if (writing || !unsent.empty() || !socket.is_open() || frames.empty()) return 0;
     std::size_t count = 0, payload = 0;
     while (count < frames.size() && count < kMaxDirectFrames &&
@@ -97,7 +111,7 @@ struct Stream {
     if (wake) wake->cancel();
     return count;
   }
-  void abort() {
+  void abort() override {
     boost::system::error_code ec;
     socket.cancel(ec);
     socket.shutdown(tcp::socket::shutdown_both, ec);
@@ -186,8 +200,8 @@ std::string build_headers(const Request& req, const Config& config, const std::o
 /// Ends a stream: closes the subscriber, removes it from its shard, announces it gone.
 Task<void> finish_stream(Context ctx, std::shared_ptr<Stream> stream, std::shared_ptr<Subscriber> sub,
                          bool clean_end) {
-  sub->on_close = nullptr;
-  sub->write_now = nullptr;
+  sub->sink = nullptr;
+  sub->open = false;
   stream->wake = nullptr;
   sub->close();
   ctx.shard.unsubscribe(sub);
@@ -300,7 +314,7 @@ Task<void> write_step(Context ctx, std::shared_ptr<Stream> stream, std::shared_p
 void start_stream(Context ctx, std::shared_ptr<Stream> stream, std::shared_ptr<Subscriber> sub,
                   std::optional<Clock::time_point> end) {
   stream->wake = &sub->wake_timer();
-  sub->write_now = [s = stream.get()](std::span<const Frame* const> frames) { return s->write_now(frames); };
+  sub->open = true;
   watch_client(stream, sub);
   spawn_writer(ctx, std::move(stream), std::move(sub), end);
 }
@@ -354,7 +368,7 @@ Task<std::optional<Response>> handle_subscribe(Context ctx, tcp::socket& socket,
     if (!v.empty() && !v.front().empty()) cursor = v.front();
   }
 
-  auto stream = std::make_shared<Stream>(std::move(socket));
+  auto stream = std::make_shared<Stream>(adopt(socket, ctx.shard.context().get_executor()));
   boost::system::error_code nbec;
   stream->socket.non_blocking(true, nbec);
   stream->chunked = req.version() >= 11;
@@ -367,7 +381,7 @@ Task<std::optional<Response>> handle_subscribe(Context ctx, tcp::socket& socket,
     sub->may_see = claims->subscribe.value_or(std::vector<std::string>{});
     sub->payload = claims->payload;
   }
-  sub->on_close = [s = stream] { s->abort(); };
+  sub->sink = stream.get();  // cleared before the stream goes away (finish_stream, or below)
 
   OpenProgress progress;
   std::exception_ptr failure;
@@ -396,9 +410,9 @@ Task<std::optional<Response>> handle_subscribe(Context ctx, tcp::socket& socket,
       stream->deadline.cancel();
     }
     if (progress.announced) {
-      sub->on_close = nullptr;
       co_await finish_stream(ctx, stream, sub, false);  // withdraws what was announced
     } else {
+      sub->sink = nullptr;  // the stream goes away with this frame
       boost::system::error_code ec;
       stream->socket.shutdown(tcp::socket::shutdown_both, ec);
       stream->socket.close(ec);

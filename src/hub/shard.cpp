@@ -250,7 +250,7 @@ void Shard::flush(Subscriber& s) {
     scratch_.push_back(&batch_frames_[links_[i].frame]);
   s.gathered = 0;
   if (s.closed()) return;
-  std::size_t taken = s.write_now && s.queue().empty() ? s.write_now(scratch_) : 0;
+  std::size_t taken = s.sink && s.open && s.queue().empty() ? s.sink->write_now(scratch_) : 0;
   if (taken > 0) ++batch_writes_;
   for (std::size_t i = taken; i < scratch_.size(); ++i)
     if (!s.push(*scratch_[i])) break;

@@ -30,12 +30,11 @@ void Subscriber::close() {
   if (closed_) return;
   closed_ = true;
   queue_.clear();
-  write_now = nullptr;
+  open = false;
   wake_.cancel();
-  if (on_close) {
-    auto hook = std::move(on_close);
-    on_close = nullptr;
-    hook();
+  if (Sink* s = sink) {
+    sink = nullptr;
+    s->abort();
   }
 }
 

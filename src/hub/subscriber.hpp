@@ -1,18 +1,17 @@
 #pragma once
 // A subscriber lives on one shard and is touched only from that shard's thread.
-// The shard writes frames at once when it can (Subscriber::write_now) and queues the rest;
+// The shard writes frames at once when it can (Subscriber::Sink::write_now) and queues the rest;
 // the HTTP layer's SSE writer drains the queue.
 #include <chrono>
 #include <cstdint>
-#include <functional>
 #include <optional>
 #include <span>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/basic_waitable_timer.hpp>
+#include <boost/asio/io_context.hpp>
 #include <nlohmann/json.hpp>
 
 #include "hub/frame_queue.hpp"
@@ -20,11 +19,17 @@
 
 namespace herald {
 
+/// A shard's executor, and a timer bound to it: smaller than the type-erased defaults
+/// (an idle subscriber holds a few of them; see BENCHMARKS.md, idle memory).
+using ShardExecutor = boost::asio::io_context::executor_type;
+using ShardTimer = boost::asio::basic_waitable_timer<std::chrono::steady_clock,
+                                                     boost::asio::wait_traits<std::chrono::steady_clock>, ShardExecutor>;
+
 class Subscriber {
  public:
   /// `queue_capacity` frames and `queue_bytes` bytes may wait in the queue (at least one
   /// frame is always taken, however large).
-  Subscriber(boost::asio::any_io_executor executor, std::size_t queue_capacity,
+  Subscriber(ShardExecutor executor, std::size_t queue_capacity,
              std::size_t queue_bytes = static_cast<std::size_t>(-1))
       : wake_(executor), capacity_(queue_capacity), byte_budget_(queue_bytes) {}
 
@@ -39,26 +44,37 @@ class Subscriber {
   /// reconnects with Last-Event-ID.
   bool push(Frame frame);
 
-  /// Closes the subscriber: the writer stops, `on_close` runs once (closes the socket).
+  /// Closes the subscriber: the writer stops; the sink, if any, is aborted once (closes
+  /// the socket) and forgotten.
   void close();
   bool closed() const { return closed_; }
 
-  /// Set by the HTTP layer: aborts the connection (cancels a pending write).
-  std::function<void()> on_close;
+  /// The HTTP layer's side of the stream, called by the shard on its thread. The HTTP layer
+  /// sets it when the connection becomes a stream and clears it (or close() does) before
+  /// the stream goes away: a plain pointer, no hook objects (idle subscribers are many).
+  class Sink {
+   public:
+    /// Aborts the connection (cancels a pending write).
+    virtual void abort() = 0;
+    /// Writes the leading frames of `frames` to the socket at once, in one gathered send,
+    /// when nothing is in flight, without waking the writer; what the kernel does not take
+    /// of them the stream keeps and its writer finishes. Returns how many frames it took
+    /// (0: none, when a write is in flight or the socket is full): the caller queues the
+    /// rest, in order, behind them. The fast path of fan-out: one send per subscriber per
+    /// batch of updates, however many frames the batch holds for it.
+    virtual std::size_t write_now(std::span<const Frame* const> frames) = 0;
 
-  /// Set by the HTTP layer once the stream is open; called by the shard on its thread.
-  /// Writes the leading frames of `frames` to the socket at once, in one gathered send,
-  /// when nothing is queued or in flight, without waking the writer; what the kernel does
-  /// not take of them the stream keeps and its writer finishes. Returns how many frames it
-  /// took (0: none, when a write is in flight or the socket is full): the caller queues the
-  /// rest, in order, behind them. The fast path of fan-out: one send per subscriber per
-  /// batch of updates, however many frames the batch holds for it.
-  std::function<std::size_t(std::span<const Frame* const>)> write_now;
+   protected:
+    ~Sink() = default;
+  };
+  Sink* sink = nullptr;
+  /// The stream is open (its headers are out): the shard may write to the sink directly.
+  bool open = false;
 
   FrameQueue& queue() { return queue_; }
   std::size_t capacity() const { return capacity_; }
   std::size_t byte_budget() const { return byte_budget_; }
-  boost::asio::steady_timer& wake_timer() { return wake_; }
+  ShardTimer& wake_timer() { return wake_; }
 
   // Replay bookkeeping (see Shard::subscribe).
   bool replaying = false;  ///< history is still being read from the transport
@@ -81,7 +97,7 @@ class Subscriber {
 
  private:
   FrameQueue queue_;
-  boost::asio::steady_timer wake_;
+  ShardTimer wake_;
   std::size_t capacity_;
   std::size_t byte_budget_;
   bool closed_ = false;

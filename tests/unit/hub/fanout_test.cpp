@@ -2,6 +2,7 @@
 // each subscriber's frames of the batch in one write, in order; what a write does not take
 // is queued behind it; the flush lets other work run between slices; the byte budget.
 #include <chrono>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -41,20 +42,24 @@ std::vector<std::string> queued_ids(Subscriber& s) {
 
 /// A subscriber whose socket is a recorder: each write_now call is one write, and takes at
 /// most `accept` frames (the kernel taking part of a batch).
-struct Recorder {
+struct Recorder final : Subscriber::Sink {
   std::vector<std::vector<std::string>> writes;
   std::size_t accept = static_cast<std::size_t>(-1);
   std::function<void()> during_write;
+  int aborted = 0;
 
   void attach(Subscriber& s) {
-    s.write_now = [this](std::span<const Frame* const> frames) {
-      if (during_write) during_write();
-      std::size_t n = std::min(accept, frames.size());
-      std::vector<std::string> written;
-      for (std::size_t i = 0; i < n; ++i) written.push_back(**frames[i]);
-      if (n > 0) writes.push_back(std::move(written));
-      return n;
-    };
+    s.sink = this;
+    s.open = true;
+  }
+  void abort() override { ++aborted; }
+  std::size_t write_now(std::span<const Frame* const> frames) override {
+    if (during_write) during_write();
+    std::size_t n = std::min(accept, frames.size());
+    std::vector<std::string> written;
+    for (std::size_t i = 0; i < n; ++i) written.push_back(**frames[i]);
+    if (n > 0) writes.push_back(std::move(written));
+    return n;
   }
 };
 

@@ -201,13 +201,17 @@ TEST_F(ShardTest, AlternateTopicAuthorizesAPrivateUpdate) {
 TEST_F(ShardTest, SlowReaderIsEvictedWithoutAffectingOthers) {
   auto slow = subscriber({"t"}, std::nullopt, 3);
   auto fast = subscriber({"t"});
-  int closed = 0;
-  slow->on_close = [&] { ++closed; };
+  struct CountingSink final : Subscriber::Sink {
+    int aborted = 0;
+    void abort() override { ++aborted; }
+    std::size_t write_now(std::span<const Frame* const>) override { return 0; }  // a full socket
+  } sink;
+  slow->sink = &sink;
   subscribe(slow);
   subscribe(fast);
   for (int i = 0; i < 5; ++i) publish(make_update(std::to_string(i), {"t"}));
   EXPECT_TRUE(slow->closed());
-  EXPECT_EQ(closed, 1);
+  EXPECT_EQ(sink.aborted, 1);
   EXPECT_EQ(fast->queue().size(), 5u);
 }
 
