@@ -33,6 +33,18 @@ class BenchSmoke(HubTestCase):
         self.assertEqual(r["out_of_order"], 0)
         self.assertGreater(r["latency_us_p99"], 0)
 
+    def test_open_loop_fanout_counts_answers_deliveries_and_server_cpu(self):
+        r = self.bench("fanout", "-n", "200", "--rate", "50", "--duration", "1", "--open-loop", "--publishers", "2")
+        self.assertTrue(r["open_loop"])
+        self.assertEqual(r["published"], 50)  # a fixed rate, whatever the answers
+        self.assertEqual(r["publish_answered"], r["published"])
+        self.assertEqual(r["publish_errors"], 0)
+        self.assertEqual(r["lost"], 0)
+        self.assertEqual(r["deliveries"], r["published"] * 200)
+        self.assertEqual(r["out_of_order"], 0)
+        self.assertGreater(r["answer_us_p99"], 0)
+        self.assertGreater(r["cpu_us_per_delivery"], 0)
+
     def test_many_topics_and_templates(self):
         for sub_path in ["/.well-known/mercure?topic=bench-%T", "/.well-known/mercure?topic=bench-%T%7B%3Fx%7D"]:
             r = self.bench("fanout", "-n", "100", "--topics", "100", "--rate", "100", "--duration", "1",
