@@ -320,6 +320,21 @@ void worker(const Options& o, int index, int count, int ready_fd, int go_fd, int
   _exit(0);
 }
 
+/// The request publishing update `seq` (its data carries the send time), with custom id `id` if any.
+std::string publish_request(const Options& o, std::int64_t seq, const std::string& id = "") {
+  std::string data = "B" + std::to_string(seq) + ":" + std::to_string(now_ns());
+  long long topic = seq % o.topics;
+  std::string body = o.raw_body ? data
+                                : with_topic(o.pub_body, topic) + data + with_topic(o.pub_suffix, topic) +
+                                      (id.empty() ? "" : "&id=" + id);
+  std::string req = "POST " + with_topic(o.pub_path, topic) + " HTTP/1.1\r\nHost: " + o.host +
+                    "\r\nContent-Type: " + o.content_type + "\r\nContent-Length: " + std::to_string(body.size()) +
+                    "\r\n";
+  if (!o.token.empty()) req += "Authorization: Bearer " + o.token + "\r\n";
+  if (!o.auth_header.empty()) req += o.auth_header + "\r\n";
+  return req + "\r\n" + body;
+}
+
 struct Publisher {
   const Options& o;
   int fd = -1;
@@ -332,17 +347,7 @@ struct Publisher {
   /// A connection the server closed (keep-alive limits, e.g. nginx's 1000 requests) is
   /// reopened once.
   int publish(std::int64_t seq, const std::string& id = "") {
-    std::string data = "B" + std::to_string(seq) + ":" + std::to_string(now_ns());
-    long long topic = seq % o.topics;  // updates go round the topics
-    std::string body = o.raw_body ? data
-                                  : with_topic(o.pub_body, topic) + data + with_topic(o.pub_suffix, topic) +
-                                        (id.empty() ? "" : "&id=" + id);
-    std::string req = "POST " + with_topic(o.pub_path, topic) + " HTTP/1.1\r\nHost: " + o.host +
-                      "\r\nContent-Type: " + o.content_type + "\r\nContent-Length: " + std::to_string(body.size()) +
-                      "\r\n";
-    if (!o.token.empty()) req += "Authorization: Bearer " + o.token + "\r\n";
-    if (!o.auth_header.empty()) req += o.auth_header + "\r\n";
-    req += "\r\n" + body;
+    std::string req = publish_request(o, seq, id);
     for (int attempt = 0; attempt < 2; ++attempt) {
       if (attempt > 0 || fd < 0) reconnect();
       if (fd < 0 || !write_all(fd, req)) continue;
@@ -380,19 +385,6 @@ struct Publisher {
     }
   }
 };
-
-/// The request publishing update `seq` (its data carries the send time).
-std::string publish_request(const Options& o, std::int64_t seq) {
-  std::string data = "B" + std::to_string(seq) + ":" + std::to_string(now_ns());
-  long long topic = seq % o.topics;
-  std::string body = o.raw_body ? data : with_topic(o.pub_body, topic) + data + with_topic(o.pub_suffix, topic);
-  std::string req = "POST " + with_topic(o.pub_path, topic) + " HTTP/1.1\r\nHost: " + o.host +
-                    "\r\nContent-Type: " + o.content_type + "\r\nContent-Length: " + std::to_string(body.size()) +
-                    "\r\n";
-  if (!o.token.empty()) req += "Authorization: Bearer " + o.token + "\r\n";
-  if (!o.auth_header.empty()) req += o.auth_header + "\r\n";
-  return req + "\r\n" + body;
-}
 
 /// What an open-loop run published and how the hub answered.
 struct OpenLoopResult {
