@@ -424,7 +424,9 @@ OpenLoopResult publish_open_loop(const Options& o) {
   char buf[65536];
   for (;;) {
     auto t = now_ns();
-    while (t < end && start + std::int64_t(double(r.sent) * interval_ns) <= t) {
+    // Every POST due before `end` is sent, late ones as soon as the loop gets to them.
+    auto due = [&] { return start + std::int64_t(double(r.sent) * interval_ns); };
+    while (due() < end && due() <= t) {
       Pipe& p = pipes[std::size_t(r.sent) % pipes.size()];
       if (p.fd >= 0) {
         p.out += publish_request(o, r.sent);
@@ -434,7 +436,7 @@ OpenLoopResult publish_open_loop(const Options& o) {
       }
       ++r.sent;
     }
-    if (t >= end && (outstanding() == 0 || t >= give_up)) break;
+    if (due() >= end && t >= end && (outstanding() == 0 || t >= give_up)) break;
     for (std::size_t i = 0; i < pipes.size(); ++i) {
       Pipe& p = pipes[i];
       if (p.fd >= 0 && !p.out.empty()) {
@@ -443,8 +445,7 @@ OpenLoopResult publish_open_loop(const Options& o) {
       }
       pfds[i] = {p.fd, short(POLLIN | (p.out.empty() ? 0 : POLLOUT)), 0};
     }
-    auto next_due = start + std::int64_t(double(r.sent) * interval_ns);
-    int wait_ms = t < end ? int(std::clamp<std::int64_t>((next_due - t) / 1000000, 0, 5)) : 5;
+    int wait_ms = due() < end ? int(std::clamp<std::int64_t>((due() - t) / 1000000, 0, 5)) : 5;
     if (poll(pfds.data(), pfds.size(), wait_ms) <= 0) continue;
     for (std::size_t i = 0; i < pipes.size(); ++i) {
       Pipe& p = pipes[i];
