@@ -177,6 +177,7 @@ int run_hub(Config config) {
   if (config.dev) apply_dev_mode(config);
   setup_logging(config.log_format == "JSON" ? LogFormat::json : LogFormat::text, config.log_level);
   auto log = logger("main");
+  for (const auto& notice : config.notices) log->warn("config note=\"{}\"", notice);
   Authenticator auth(config);
   load_jwks(auth, config);
   if (!auth.enabled(Role::subscriber) && !config.allow_anonymous)
@@ -347,10 +348,14 @@ int main(int argc, char** argv) {
   app.set_help_all_flag("--help-all", "Print help for every subcommand");
 
   FlagValues flags;
-  std::string config_path;
+  std::string config_path, adapter;
   auto* run = app.add_subcommand("run", "Start the hub. Options may also come from MERCURE_<NAME> environment "
-                                        "variables or a YAML file; precedence: flag > env > file > default.");
-  run->add_option("--config", config_path, "YAML configuration file (default: ./mercure.yaml when present)");
+                                        "variables, the Mercure Docker image's environment (SERVER_NAME, "
+                                        "MERCURE_EXTRA_DIRECTIVES), a YAML file or a Caddyfile; precedence: "
+                                        "flag > env > file > default.");
+  run->add_option("--config", config_path,
+                  "YAML file or Caddyfile (its mercure block) [default: ./mercure.yaml, else ./Caddyfile, when present]");
+  run->add_option("--adapter", adapter, "how --config is read: caddyfile or yaml [default: by its name]");
   add_config_flags(*run, flags);
 
   TokenRequest token;
@@ -394,7 +399,7 @@ int main(int argc, char** argv) {
   if (*status) return cluster_status_main(admin_url, as_json);
   if (*reset) return cluster_reset_main(admin_url, yes);
   try {
-    Config config = load_config(flags, [](const char* n) { return std::getenv(n); }, config_path);
+    Config config = load_config(flags, [](const char* n) { return std::getenv(n); }, config_path, adapter);
     return run_hub(std::move(config));
   } catch (const ConfigError& e) {
     std::cerr << "herald: " << e.what() << "\n";

@@ -56,6 +56,9 @@ struct Config {
   std::size_t max_body_size = 10 * 1024 * 1024;  ///< publish body limit (Go's form limit)
   unsigned shards = 0;       ///< 0 = one per core
   bool dev = false;          ///< development mode: generated key, anonymous, printed tokens
+  /// What the sources gave that Herald accepts and ignores (Caddy directives, a license),
+  /// one line each, logged once at start.
+  std::vector<std::string> notices;
 };
 
 

@@ -12,6 +12,8 @@
 #include <CLI/CLI.hpp>
 #include <yaml-cpp/yaml.h>
 
+#include "config/caddy_settings.hpp"
+#include "config/caddyfile.hpp"
 #include "core/duration.hpp"
 
 namespace herald {
@@ -72,6 +74,7 @@ const Spec kOptions[] = {
   {"max_body_size", Kind::integer, "maximum publish request body in bytes", "10485760"},
   {"shards", Kind::integer, "event loops (threads) serving connections; 0 = one per core", "0"},
   {"dev", Kind::boolean, "development mode: generate a key, allow anonymous subscribers and CORS from anywhere, print tokens", "false"},
+  {"license", Kind::string, "accepted for compatibility with the Mercure HA hub (MERCURE_LICENSE): Herald needs no license; noted at start", ""},
   // Spellings of the Caddy-based hub's environment and directives, accepted as aliases.
   {"publisher_jwt_alg", Kind::string, "alias of publisher_jwt_algorithm", "", "publisher_jwt_algorithm"},
   {"subscriber_jwt_alg", Kind::string, "alias of subscriber_jwt_algorithm", "", "subscriber_jwt_algorithm"},
@@ -210,6 +213,8 @@ void apply_option(Config& c, const std::string& name, const Raw& raw, std::vecto
   else if (target == "max_body_size") c.max_body_size = static_cast<std::size_t>(parse_int(target, raw));
   else if (target == "shards") c.shards = static_cast<unsigned>(parse_int(target, raw));
   else if (target == "dev") c.dev = parse_bool(target, raw);
+  else if (target == "license" && !trim(raw.text).empty())
+    c.notices.push_back("license (from " + raw.origin + ") ignored: Herald needs no license");
 }
 
 void check_refused(const std::string& name, const std::string& origin) {
@@ -329,6 +334,32 @@ void load_yaml_options(const YAML::Node& root, const std::string& path, std::map
   }
 }
 
+/// Applies what a Caddyfile or the image's environment set, in their order.
+void apply_caddy(Config& c, const CaddySettings& caddy, std::vector<std::string>& set) {
+  for (const auto& s : caddy.settings) {
+    check_refused(s.option, s.origin);
+    std::string text;
+    for (const auto& v : s.values) text += (text.empty() ? "" : " ") + v;
+    apply_option(c, s.option, Raw{text, s.values, true, s.origin}, set);
+  }
+  c.notices.insert(c.notices.end(), caddy.notices.begin(), caddy.notices.end());
+}
+
+bool is_caddyfile(const std::string& path, const std::string& adapter) {
+  if (!adapter.empty()) return adapter == "caddyfile";
+  std::string name = std::filesystem::path(path).filename().string();
+  std::transform(name.begin(), name.end(), name.begin(), [](unsigned char ch) { return std::tolower(ch); });
+  return name.find("caddyfile") != std::string::npos;
+}
+
+CaddySettings load_caddyfile(const std::string& path, const EnvLookup& env) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ConfigError("invalid config: cannot read " + path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return settings_from_caddyfile(parse_caddyfile(text.str(), path, env), path);
+}
+
 }  // namespace
 
 const std::vector<OptionInfo>& config_options() {
@@ -356,7 +387,8 @@ void add_config_flags(CLI::App& app, FlagValues& out) {
   }
 }
 
-Config load_config(const FlagValues& flags, const EnvLookup& env, const std::string& config_path) {
+Config load_config(const FlagValues& flags, const EnvLookup& env, const std::string& config_path,
+                   const std::string& adapter) {
   Config c;
   std::vector<std::string> set;
   // 1. flags
@@ -377,10 +409,18 @@ Config load_config(const FlagValues& flags, const EnvLookup& env, const std::str
     std::string var = "MERCURE_" + upper(refused);
     if (const char* v = env(var.c_str()); v && *v) check_refused(refused, "environment " + var);
   }
-  // 3. file
+  // 3. file: a Caddyfile reads the image's environment through its own placeholders;
+  // without one, the environment is read as the image's Caddyfile would read it.
+  if (!adapter.empty() && adapter != "caddyfile" && adapter != "yaml")
+    throw ConfigError("invalid adapter: expected caddyfile or yaml, got \"" + adapter + "\"");
   std::string path = config_path;
   if (path.empty() && std::filesystem::exists("mercure.yaml")) path = "mercure.yaml";
-  if (!path.empty()) {
+  if (path.empty() && std::filesystem::exists("Caddyfile")) path = "Caddyfile";
+  bool caddyfile = !path.empty() && is_caddyfile(path, adapter);
+  if (!caddyfile) apply_caddy(c, settings_from_image_env(env), set);
+  if (caddyfile) {
+    apply_caddy(c, load_caddyfile(path, env), set);
+  } else if (!path.empty()) {
     std::map<std::string, Raw> file_values;
     load_yaml(path, file_values);
     for (const auto& [name, raw] : file_values) apply_option(c, name, raw, set);

@@ -30,9 +30,14 @@ void add_config_flags(CLI::App& app, FlagValues& out);
 /// Reads an environment variable; returns nullptr when unset. Injected for tests.
 using EnvLookup = std::function<const char*(const char*)>;
 
-/// Builds the Config: flags, then MERCURE_<NAME> environment variables, then the YAML file
-/// (`config_path`, or ./mercure.yaml when empty and present), then defaults; then validates.
-/// Throws ConfigError with one line naming the option on any error.
-Config load_config(const FlagValues& flags, const EnvLookup& env, const std::string& config_path);
+/// Builds the Config: flags, then MERCURE_<NAME> environment variables, then the file
+/// (`config_path`, or ./mercure.yaml, or ./Caddyfile when empty and present), then defaults;
+/// then validates. The file is a Caddyfile when `adapter` is "caddyfile" or its name says
+/// Caddyfile, else YAML. Without a Caddyfile, the Docker image's environment (SERVER_NAME,
+/// MERCURE_EXTRA_DIRECTIVES, ...) is read between the MERCURE_<NAME> variables and the file.
+/// What is accepted but ignored lands in Config::notices. Throws ConfigError with one line
+/// naming the option (or the Caddyfile line) on any error.
+Config load_config(const FlagValues& flags, const EnvLookup& env, const std::string& config_path,
+                   const std::string& adapter = "");
 
 }  // namespace herald

@@ -102,6 +102,76 @@ class Sources(unittest.TestCase):
         self.assertTrue(any('reason="no token"' in l["msg"] for l in lines))
 
 
+RECIPE_KEY = "!ChangeThisMercureHubJWTSecretKey!-in-this-compose-file"  # not the harness key
+
+
+def recipe_env(server_name=":0"):
+    """The Symfony recipe's docker-compose environment (its port made free for the test)."""
+    return {"SERVER_NAME": server_name, "MERCURE_PUBLISHER_JWT_KEY": RECIPE_KEY,
+            "MERCURE_SUBSCRIBER_JWT_KEY": RECIPE_KEY,
+            "MERCURE_EXTRA_DIRECTIVES": "cors_origins http://127.0.0.1:8000\nanonymous\n"}
+
+
+class DockerImageEnvironment(unittest.TestCase):
+    """The Mercure image's settings, as a docker-compose file gives them, and a mercure.yaml with a license."""
+
+    def assertBehavesAsTheRecipe(self, hub):
+        token = mercure_token(publish=["*"], key=RECIPE_KEY)
+        with hub.subscribe(["https://example.com/books/1"]) as s:  # anonymous, from the extra directives
+            self.assertEqual(s.status, 200)
+            self.assertEqual(hub.publish({"topic": "https://example.com/books/1", "data": "hi"}, token=token)[0], 200)
+            self.assertEqual(s.next_event()["data"], "hi")
+        self.assertEqual(hub.publish({"topic": "x"})[0], 401)  # signed with another key
+        status, _, resp = hub.request("OPTIONS", "/.well-known/mercure", headers={
+            "Origin": "http://127.0.0.1:8000", "Access-Control-Request-Method": "GET"})
+        self.assertEqual(resp.getheader("Access-Control-Allow-Origin"), "http://127.0.0.1:8000")
+        _, _, resp = hub.request("OPTIONS", "/.well-known/mercure", headers={
+            "Origin": "http://elsewhere.example", "Access-Control-Request-Method": "GET"})
+        self.assertIsNone(resp.getheader("Access-Control-Allow-Origin"))
+
+    def test_recipe_environment_and_a_licensed_mercure_yaml(self):
+        d = temp_dir()
+        with open(os.path.join(d, "mercure.yaml"), "w") as f:
+            f.write("license: 'the-ha-license-key'\n")
+        env = dict(recipe_env(), MERCURE_LICENSE="the-ha-license-key", GLOBAL_OPTIONS="auto_https off",
+                   CADDY_SERVER_EXTRA_DIRECTIVES="header X-Extra yes")
+        with Hub(jwt_key=None, addr=None, env=env, cwd=d) as hub:
+            self.assertIn("addr=:0", hub.logs())  # SERVER_NAME, not the default :8080
+            self.assertBehavesAsTheRecipe(hub)
+            self.assertIn("Herald needs no license", hub.logs())
+            self.assertIn("global options ignored (Herald is not Caddy): auto_https", hub.logs())
+            self.assertIn("directives ignored (Herald reads tls): header", hub.logs())
+            self.assertNotIn("the-ha-license-key", hub.logs())
+
+    def test_a_caddyfile_of_the_image_shape(self):
+        d = temp_dir()
+        path = os.path.join(d, "dev.Caddyfile")
+        with open(path, "w") as f:
+            f.write("{\n\t{$GLOBAL_OPTIONS}\n}\n\n{$SERVER_NAME:localhost} {\n\tencode zstd gzip\n\troute {\n"
+                    "\t\tmercure {\n\t\t\tpublisher_jwt {env.MERCURE_PUBLISHER_JWT_KEY} {env.MERCURE_PUBLISHER_JWT_ALG}\n"
+                    "\t\t\tsubscriber_jwt {env.MERCURE_SUBSCRIBER_JWT_KEY} {env.MERCURE_SUBSCRIBER_JWT_ALG}\n"
+                    "\t\t\tsubscriptions\n\t\t\t{$MERCURE_EXTRA_DIRECTIVES}\n\t\t}\n"
+                    "\t\trespond \"Not Found\" 404\n\t}\n}\n")
+        with Hub(jwt_key=None, addr=None, env=recipe_env(), args=["--config", path, "--adapter", "caddyfile"]) as hub:
+            self.assertBehavesAsTheRecipe(hub)
+            status, body, _ = hub.request("GET", "/.well-known/mercure/subscriptions",
+                                          headers={"Authorization": "Bearer " + mercure_token(subscribe=["*"], key=RECIPE_KEY)})
+            self.assertEqual(status, 200, body)  # `subscriptions` from the Caddyfile
+            self.assertIn("encode, respond", hub.logs())
+
+    def test_bad_extra_directives_and_caddyfiles_exit_2_with_one_line(self):
+        r = run(["run"], env=dict(recipe_env(), MERCURE_EXTRA_DIRECTIVES="anonymous\ncors_origin *"))
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertEqual(r.stderr.strip().count("\n"), 0, r.stderr)
+        self.assertIn("MERCURE_EXTRA_DIRECTIVES:2: unknown mercure directive cors_origin", r.stderr)
+        d = temp_dir()
+        with open(os.path.join(d, "Caddyfile"), "w") as f:
+            f.write(":0 {\n\tmercure {\n\t\tpublisher_jwt k\n")
+        r = run(["run"], cwd=d)  # ./Caddyfile is found
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("invalid Caddyfile Caddyfile:2: '{' is never closed", r.stderr)
+
+
 class Dev(unittest.TestCase):
     def test_dev_mode_prints_a_working_token(self):
         import select
