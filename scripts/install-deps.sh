@@ -16,6 +16,9 @@ packages=(
 # keystores), see scripts/install-kafka.sh.
 if [ "${HERALD_WITH_BROWSER:-0}" = 1 ]; then
   packages+=(chromium redis-server postgresql python3-prometheus-client openjdk-17-jre-headless maven unzip)
+  # The packaging checks: PyYAML reads rendered charts, pip fetches the Kubernetes schemas,
+  # systemd-analyze verifies the unit.
+  packages+=(python3-yaml python3-pip systemd)
   command -v node >/dev/null 2>&1 || packages+=(nodejs npm)
 fi
 

@@ -46,6 +46,7 @@ void apply_dev_mode(Config& c) {
     }
   }
   c.allow_anonymous = true;
+  c.ui = true;
   if (c.cors_allowed_origins.empty()) c.cors_allowed_origins = {"*"};
   if (c.publish_allowed_origins.empty()) c.publish_allowed_origins = {"*"};
 }
@@ -67,6 +68,7 @@ void print_dev_tokens(const Config& c, unsigned short port) {
         << "  and: curl -d topic=demo -d data=hello -H \"Authorization: Bearer <token>\" http://localhost:" << port
         << "/.well-known/mercure\n";
   }
+  out << "  debug UI: http://localhost:" << port << "/.well-known/mercure/ui/\n";
   out << "  (never use --dev in production: the key changes at every start)\n\n";
   std::cout << out.str() << std::flush;
 }
@@ -200,12 +202,12 @@ int run_hub(Config config) {
   hub.start();
   unsigned short port;
   {
-    Server server(hub, auth, config);
+    Health health(hub, {.min_nodes = config.min_nodes, .live_grace = config.live_grace});
+    Server server(hub, auth, config, &health);
     port = server.listen();
     log->info("listening addr={} port={} shards={} transport={}", config.addr, port, hub.shard_count(),
               config.transport_url.substr(0, config.transport_url.find(':')));
     hub.backend().describe_node(advertised_address(config, port));
-    Health health(hub, {.min_nodes = config.min_nodes, .live_grace = config.live_grace});
     health.start();
     std::unique_ptr<Server> admin;
     if (admin_on) {

@@ -62,8 +62,8 @@ const Spec kOptions[] = {
   {"log_level", Kind::string, "trace, debug, info, warn, error", "info"},
   {"protocol_version_compatibility", Kind::integer, "7 turns on the legacy (protocol 7) behaviours", "0"},
   {"debug", Kind::boolean, "debug logging (never logs tokens or payloads)", "false"},
-  {"demo", Kind::ignored, "accepted for compatibility; the demo UI is not served", "false"},
-  {"ui", Kind::ignored, "accepted for compatibility; the debug UI is not served", "false"},
+  {"demo", Kind::boolean, "serve the debug UI, as ui does (the reference hub's demo documents are not served)", "false"},
+  {"ui", Kind::boolean, "serve the debug UI at /.well-known/mercure/ui/ (development; on with --dev)", "false"},
   {"compress", Kind::ignored, "accepted for compatibility; responses are not compressed", "false"},
   {"use_forwarded_headers", Kind::boolean, "trust X-Forwarded-For/Forwarded for client addresses", "false"},
   {"metrics", Kind::ignored, "accepted for compatibility; metrics are always served at admin_addr's /metrics", "false"},
@@ -213,6 +213,8 @@ void apply_option(Config& c, const std::string& name, const Raw& raw, std::vecto
   else if (target == "max_body_size") c.max_body_size = static_cast<std::size_t>(parse_int(target, raw));
   else if (target == "shards") c.shards = static_cast<unsigned>(parse_int(target, raw));
   else if (target == "dev") c.dev = parse_bool(target, raw);
+  else if (target == "ui") c.ui = parse_bool(target, raw);
+  else if (target == "demo") c.demo = parse_bool(target, raw);
   else if (target == "license" && !trim(raw.text).empty())
     c.notices.push_back("license (from " + raw.origin + ") ignored: Herald needs no license");
 }

@@ -65,6 +65,12 @@ std::string status_json(const Context& ctx, const HealthReport& r) {
 
 }  // namespace
 
+std::optional<std::string> cluster_status(Context ctx, Health& health) {
+  auto r = health.report();
+  if (!r.registry) return std::nullopt;
+  return status_json(ctx, r);
+}
+
 Task<Response> handle_admin(Context ctx, const Request& req, std::string_view path) {
   const Config& config = ctx.config;
   if (path == "/cluster/reset") {
@@ -100,11 +106,11 @@ Task<Response> handle_admin(Context ctx, const Request& req, std::string_view pa
                             "text/plain; version=0.0.4; charset=utf-8");
   }
   if (path == "/cluster/status") {
-    auto r = health.report();
-    if (!r.registry)
+    auto doc = cluster_status(ctx, health);
+    if (!doc)
       co_return json_response(req, config, http::status::service_unavailable,
                               "{\"error\":\"the node registry did not answer\"}\n");
-    co_return json_response(req, config, http::status::ok, status_json(ctx, r));
+    co_return json_response(req, config, http::status::ok, std::move(*doc));
   }
   co_return make_response(req, config, http::status::not_found, "404 page not found\n");
 }

@@ -35,6 +35,9 @@ struct Context {
   const Config& config;
   /// Set on the admin address's connections: only the admin routes are served there.
   herald::Health* admin = nullptr;
+  /// The node's health, for the debug UI's cluster page (set on the main address when the
+  /// UI is on).
+  herald::Health* health = nullptr;
 };
 
 /// Decoded query parameters in order, Go url.Query() style (pairs with a raw ';' dropped).
@@ -95,6 +98,12 @@ Task<Response> handle_subscriptions(Context ctx, const Request& req, std::string
 /// coroutine of its own (the session then ends: its buffers are not kept per stream).
 /// The admin address's routes: /mercure/health/ready, /mercure/health/live, /cluster/status, /metrics.
 Task<Response> handle_admin(Context ctx, const Request& req, std::string_view path);
+/// The cluster status document (/cluster/status), or nullopt when the registry did not answer.
+std::optional<std::string> cluster_status(Context ctx, herald::Health& health);
+/// The debug UI's paths: /.well-known/mercure/ui and below.
+bool is_ui_path(std::string_view path);
+/// GET/HEAD of the debug UI (its files, and ui/cluster.json); only routed when the UI is on.
+Task<Response> handle_ui(Context ctx, const Request& req, std::string_view path);
 Task<std::optional<Response>> handle_subscribe(Context ctx, tcp::socket& socket, const Request& req, Params query,
                                                std::string remote_addr);
 

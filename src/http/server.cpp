@@ -70,14 +70,15 @@ struct Server::Impl {
   const Config& config;
   std::string addr;
   Health* admin = nullptr;
+  Health* health = nullptr;
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
 };
 
-Server::Server(Hub& hub, Authenticator& auth, const Config& config)
-    : impl_(std::make_unique<Impl>(Impl{hub, auth, config, config.addr, nullptr, {}})) {}
+Server::Server(Hub& hub, Authenticator& auth, const Config& config, Health* health)
+    : impl_(std::make_unique<Impl>(Impl{hub, auth, config, config.addr, nullptr, health, {}})) {}
 
 Server::Server(Hub& hub, Authenticator& auth, const Config& config, std::string addr, Health& admin)
-    : impl_(std::make_unique<Impl>(Impl{hub, auth, config, std::move(addr), &admin, {}})) {}
+    : impl_(std::make_unique<Impl>(Impl{hub, auth, config, std::move(addr), &admin, nullptr, {}})) {}
 
 Server::~Server() = default;
 
@@ -116,7 +117,7 @@ unsigned short Server::listen() {
   }
   for (std::size_t i = 0; i < impl_->acceptors.size(); ++i) {
     Shard& shard = impl_->hub.shard(i);
-    Context ctx{impl_->hub, shard, impl_->auth, impl_->config, impl_->admin};
+    Context ctx{impl_->hub, shard, impl_->auth, impl_->config, impl_->admin, impl_->health};
     asio::co_spawn(shard.context(), accept_loop(*impl_->acceptors[i], ctx), asio::detached);
   }
   return port;

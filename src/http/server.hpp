@@ -13,7 +13,8 @@ namespace herald {
 
 class Server {
  public:
-  Server(Hub& hub, Authenticator& auth, const Config& config);
+  /// The main address (`config.addr`); `health`, when given, feeds the debug UI's cluster page.
+  Server(Hub& hub, Authenticator& auth, const Config& config, Health* health = nullptr);
   /// The admin address (`addr`): health, readiness, cluster status (http/admin_handler.cpp).
   Server(Hub& hub, Authenticator& auth, const Config& config, std::string addr, Health& admin);
   ~Server();
