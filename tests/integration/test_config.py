@@ -159,6 +159,22 @@ class DockerImageEnvironment(unittest.TestCase):
             self.assertEqual(status, 200, body)  # `subscriptions` from the Caddyfile
             self.assertIn("encode, respond", hub.logs())
 
+    def test_the_debug_ui_is_served_only_when_on(self):
+        with Hub() as hub:
+            self.assertEqual(hub.request("GET", "/.well-known/mercure/ui/")[0], 404)
+        with Hub(jwt_key=None, addr=None, env=dict(recipe_env(), MERCURE_EXTRA_DIRECTIVES="ui")) as hub:
+            status, body, resp = hub.request("GET", "/.well-known/mercure/ui/")
+            self.assertEqual(status, 200)
+            self.assertIn("<title>Herald: debug UI</title>", body)
+            self.assertEqual(resp.getheader("Content-Security-Policy"), "default-src 'self'")
+            status, body, resp = hub.request("GET", "/.well-known/mercure/ui/ui.js")
+            self.assertEqual((status, resp.getheader("Content-Type")), (200, "text/javascript; charset=utf-8"))
+            self.assertEqual(hub.request("GET", "/.well-known/mercure/ui/../../etc/passwd")[0], 404)
+            self.assertEqual(hub.request("POST", "/.well-known/mercure/ui/")[0], 405)
+            status, body, _ = hub.request("GET", "/.well-known/mercure/ui/cluster.json")
+            self.assertEqual(status, 200)
+            self.assertIn('"nodes"', body)
+
     def test_bad_extra_directives_and_caddyfiles_exit_2_with_one_line(self):
         r = run(["run"], env=dict(recipe_env(), MERCURE_EXTRA_DIRECTIVES="anonymous\ncors_origin *"))
         self.assertEqual(r.returncode, 2, r.stderr)
