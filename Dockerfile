@@ -18,7 +18,7 @@ FROM debian:12-slim
 # The shared libraries the binary links (Debian 12 names), and curl for the health check.
 RUN apt-get update \
     && apt-get install -y --no-install-recommends \
-       libssl3 liblmdb0 libhiredis0.14 libpq5 librdkafka1 libyaml-cpp0.7 libspdlog1.10 libfmt9 \
+       libssl3 libnghttp2-14 liblmdb0 libhiredis0.14 libpq5 librdkafka1 libyaml-cpp0.7 libspdlog1.10 libfmt9 \
        libboost-url1.81.0 curl ca-certificates \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --uid 10001 --user-group --home-dir /data --no-create-home herald \

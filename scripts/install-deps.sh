@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config ccache
   libboost1.81-dev libboost-url1.81-dev libboost-json1.81-dev
-  liblmdb-dev libhiredis-dev libpq-dev librdkafka-dev libssl-dev libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev
+  liblmdb-dev libnghttp2-dev libhiredis-dev libpq-dev librdkafka-dev libssl-dev libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   curl ca-certificates openssl python3
 )
@@ -19,6 +19,8 @@ if [ "${HERALD_WITH_BROWSER:-0}" = 1 ]; then
   # The packaging checks: PyYAML reads rendered charts, pip fetches the Kubernetes schemas,
   # systemd-analyze verifies the unit.
   packages+=(python3-yaml python3-pip systemd)
+  # The HTTPS browser test trusts its own test CA through an NSS database (certutil).
+  packages+=(libnss3-tools)
   command -v node >/dev/null 2>&1 || packages+=(nodejs npm)
 fi
 

@@ -36,6 +36,8 @@ struct Config {
   bool allow_anonymous = false;
   std::vector<std::string> cors_allowed_origins;
   std::vector<std::string> publish_allowed_origins;
+  std::string cert_file;  ///< TLS on addr (PEM chain); with key_file
+  std::string key_file;
   std::string transport_url = "lmdb://herald-data";  ///< durable by default, in ./herald-data
   std::string id_index_path;  ///< the hub's id index, for logs without one (empty: temporary)
   Duration heartbeat_interval = std::chrono::seconds(40);

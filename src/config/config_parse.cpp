@@ -50,6 +50,8 @@ const Spec kOptions[] = {
   {"allow_anonymous", Kind::boolean, "allow subscribers without a token", "false"},
   {"cors_allowed_origins", Kind::list, "origins allowed by CORS (* for any)", ""},
   {"publish_allowed_origins", Kind::list, "origins allowed to publish with the cookie (* and https://*.example.com allowed)", ""},
+  {"cert_file", Kind::string, "TLS certificate chain (PEM) for addr: HTTPS with HTTP/2 (ALPN h2) and HTTP/1.1", ""},
+  {"key_file", Kind::string, "TLS private key (PEM) of cert_file", ""},
   {"transport_url", Kind::string, "transport: lmdb://DIR[?size=N&max_age=D&map_size=B&sync=full|none] (durable) or local://[?size=N] (in-memory); bolt://PATH is an alias of lmdb", "lmdb://herald-data"},
   {"id_index_path", Kind::string, "directory of this node's id index, kept for transports that cannot resolve event ids themselves (empty: a temporary one, rebuilt from the log at each start)", ""},
   {"heartbeat_interval", Kind::duration, "interval between SSE heartbeat comments (0s disables)", "40s"},
@@ -87,11 +89,9 @@ const Spec kOptions[] = {
 // Options of the reference hub that Herald refuses rather than silently ignoring,
 // because ignoring them would change security or reachability.
 const std::pair<const char*, const char*> kRefused[] = {
-  {"cert_file", "TLS termination is not supported yet; put Herald behind a TLS proxy"},
-  {"key_file", "TLS termination is not supported yet; put Herald behind a TLS proxy"},
-  {"acme_hosts", "ACME is not supported; put Herald behind a TLS proxy"},
-  {"acme_cert_dir", "ACME is not supported; put Herald behind a TLS proxy"},
-  {"acme_http01_addr", "ACME is not supported; put Herald behind a TLS proxy"},
+  {"acme_hosts", "ACME is not supported; give cert_file and key_file (or put Herald behind a TLS proxy)"},
+  {"acme_cert_dir", "ACME is not supported; give cert_file and key_file (or put Herald behind a TLS proxy)"},
+  {"acme_http01_addr", "ACME is not supported; give cert_file and key_file (or put Herald behind a TLS proxy)"},
 };
 // clang-format on
 
@@ -195,6 +195,8 @@ void apply_option(Config& c, const std::string& name, const Raw& raw, std::vecto
   else if (target == "cors_allowed_origins") c.cors_allowed_origins = list;
   else if (target == "publish_allowed_origins") c.publish_allowed_origins = list;
   else if (target == "transport_url") c.transport_url = trim(raw.text);
+  else if (target == "cert_file") c.cert_file = trim(raw.text);
+  else if (target == "key_file") c.key_file = trim(raw.text);
   else if (target == "id_index_path") c.id_index_path = trim(raw.text);
   else if (target == "heartbeat_interval") c.heartbeat_interval = parse_dur(target, raw);
   else if (target == "read_timeout") c.read_timeout = parse_dur(target, raw);
@@ -274,6 +276,12 @@ void validate(Config& c) {
   if (c.shards > 256) throw ConfigError("invalid shards: at most 256");
   for (auto& o : c.publish_allowed_origins)
     std::transform(o.begin(), o.end(), o.begin(), [](unsigned char ch) { return std::tolower(ch); });
+  if (c.cert_file.empty() != c.key_file.empty())
+    throw ConfigError(std::string("missing ") + (c.cert_file.empty() ? "cert_file" : "key_file") +
+                      ": TLS needs both cert_file and key_file");
+  for (const auto* f : {&c.cert_file, &c.key_file})
+    if (!f->empty() && !std::ifstream(*f))
+      throw ConfigError(std::string("invalid ") + (f == &c.cert_file ? "cert_file" : "key_file") + ": cannot read " + *f);
   if (c.addr.empty() || c.addr.find(':') == std::string::npos)
     throw ConfigError("invalid addr: expected host:port or :port, got \"" + c.addr + "\"");
   if (!c.dev && c.publisher.key.empty() && c.publisher.jwks_url.empty())

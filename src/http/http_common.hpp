@@ -17,6 +17,9 @@
 namespace herald {
 class Health;
 }  // namespace herald
+namespace boost::asio::ssl {
+class context;
+}  // namespace boost::asio::ssl
 
 namespace herald::http_detail {
 
@@ -38,6 +41,8 @@ struct Context {
   /// The node's health, for the debug UI's cluster page (set on the main address when the
   /// UI is on).
   herald::Health* health = nullptr;
+  /// Set when the main address serves TLS (cert_file, key_file): every connection is TLS.
+  boost::asio::ssl::context* tls = nullptr;
 };
 
 /// Decoded query parameters in order, Go url.Query() style (pairs with a raw ';' dropped).

@@ -14,6 +14,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "core/logging.hpp"
+#include "http/front.hpp"
 #include "http/session.hpp"
 
 namespace herald {
@@ -59,7 +60,15 @@ Task<void> accept_loop(tcp::acceptor& acceptor, Context ctx) {
     }
     boost::system::error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
-    asio::co_spawn(acceptor.get_executor(), http_detail::run_session(ctx, std::move(socket)), asio::detached);
+    if (ctx.tls) {
+      boost::system::error_code pec;
+      auto peer = socket.remote_endpoint(pec);
+      std::string remote = pec ? std::string("unknown") : peer.address().to_string();
+      asio::co_spawn(acceptor.get_executor(), http_detail::run_tls_connection(ctx, std::move(socket), std::move(remote)),
+                     asio::detached);
+    } else {
+      asio::co_spawn(acceptor.get_executor(), http_detail::run_session(ctx, std::move(socket)), asio::detached);
+    }
   }
 }
 }  // namespace
@@ -72,13 +81,16 @@ struct Server::Impl {
   Health* admin = nullptr;
   Health* health = nullptr;
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
+  std::shared_ptr<asio::ssl::context> tls;  ///< the main address with cert_file/key_file
 };
 
 Server::Server(Hub& hub, Authenticator& auth, const Config& config, Health* health)
-    : impl_(std::make_unique<Impl>(Impl{hub, auth, config, config.addr, nullptr, health, {}})) {}
+    : impl_(std::make_unique<Impl>(Impl{hub, auth, config, config.addr, nullptr, health, {}, nullptr})) {
+  if (!config.cert_file.empty()) impl_->tls = http_detail::make_tls_context(config.cert_file, config.key_file);
+}
 
 Server::Server(Hub& hub, Authenticator& auth, const Config& config, std::string addr, Health& admin)
-    : impl_(std::make_unique<Impl>(Impl{hub, auth, config, std::move(addr), &admin, nullptr, {}})) {}
+    : impl_(std::make_unique<Impl>(Impl{hub, auth, config, std::move(addr), &admin, nullptr, {}, nullptr})) {}
 
 Server::~Server() = default;
 
@@ -117,7 +129,7 @@ unsigned short Server::listen() {
   }
   for (std::size_t i = 0; i < impl_->acceptors.size(); ++i) {
     Shard& shard = impl_->hub.shard(i);
-    Context ctx{impl_->hub, shard, impl_->auth, impl_->config, impl_->admin, impl_->health};
+    Context ctx{impl_->hub, shard, impl_->auth, impl_->config, impl_->admin, impl_->health, impl_->tls.get()};
     asio::co_spawn(shard.context(), accept_loop(*impl_->acceptors[i], ctx), asio::detached);
   }
   return port;

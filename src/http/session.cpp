@@ -13,6 +13,7 @@
 
 #include "core/logging.hpp"
 #include "core/metrics.hpp"
+#include "http/front.hpp"
 #include "http/session.hpp"
 
 namespace herald::http_detail {
@@ -136,10 +137,21 @@ Task<void> drain_before_close(beast::tcp_stream& stream) {
   }
 }
 
-Task<void> run_session(Context ctx, tcp::socket socket) {
+/// The start of the HTTP/2 client preface, which Beast refuses as a bad version.
+bool starts_with_h2_preface(const beast::flat_buffer& buffer) {
+  static constexpr std::string_view kPreface = "PRI * HTTP/2.0\r\n";
+  auto data = buffer.data();
+  return data.size() >= kPreface.size() &&
+         std::string_view(static_cast<const char*>(data.data()), kPreface.size()) == kPreface;
+}
+
+Task<void> run_session(Context ctx, tcp::socket socket, std::string remote) {
   boost::system::error_code ec;
-  auto endpoint = socket.remote_endpoint(ec);
-  std::string remote = ec ? std::string("unknown") : endpoint.address().to_string();
+  if (remote.empty()) {
+    auto endpoint = socket.remote_endpoint(ec);
+    remote = ec ? std::string("unknown") : endpoint.address().to_string();
+  }
+  bool first = true;
   beast::tcp_stream stream(std::move(socket));
   beast::flat_buffer buffer;
   const Config& config = ctx.config;
@@ -165,6 +177,15 @@ Task<void> run_session(Context ctx, tcp::socket socket) {
     parser.body_limit(config.max_body_size);
     if (config.read_timeout > Duration::zero()) stream.expires_after(config.read_timeout);
     auto hec = co_await read_header(stream, buffer, parser);
+    if (hec == http::error::bad_version && first && !ctx.admin && starts_with_h2_preface(buffer)) {
+      // h2c with prior knowledge (Beast refuses "HTTP/2.0"): what was read is still buffered.
+      auto data = buffer.data();
+      std::string preread(static_cast<const char*>(data.data()), data.size());
+      stream.expires_never();
+      co_await run_h2c_connection(ctx, stream.release_socket(), remote, std::move(preread));
+      co_return;
+    }
+    first = false;
     std::optional<Response> error;
     if (hec) {
       if (hec == http::error::end_of_stream || hec == asio::error::eof || hec == beast::error::timeout ||

@@ -208,9 +208,21 @@ TEST(Caddyfile, ErrorsNameTheFileAndLine) {
   EXPECT_NE(caddy_error(":80 {\n mercure {\n  publisher_jwt k\n  transport redis {\n   url redis://x\n  }\n }\n}\n")
                 .find("transport_url"),
             std::string::npos);
-  // Certificates are refused until Herald terminates TLS itself (never silently plain HTTP).
-  EXPECT_NE(caddy_error("example.com {\n tls /c.pem /k.pem\n mercure {\n  publisher_jwt k\n }\n}\n").find("cert_file"),
+  // Certificates that cannot be read are an error naming the option (never silently plain HTTP).
+  EXPECT_NE(caddy_error("example.com {\n tls /nonexistent/c.pem /k.pem\n mercure {\n  publisher_jwt k\n }\n}\n")
+                .find("invalid cert_file: cannot read /nonexistent/c.pem"),
             std::string::npos);
+}
+
+TEST(Caddyfile, TlsGivesCertificatesAndPort443) {
+  auto cert = write_file("c.pem", "certificate"), key = write_file("k.pem", "key");
+  Env env;
+  Config c = load_config({}, env.lookup(),
+                         write_file("Caddyfile", "example.com {\n tls " + cert + " " + key + "\n mercure {\n  publisher_jwt k\n }\n}\n"));
+  EXPECT_EQ(c.cert_file, cert);
+  EXPECT_EQ(c.key_file, key);
+  EXPECT_EQ(c.addr, ":443");
+  EXPECT_FALSE(has_notice(c, "plain HTTP"));
 }
 
 TEST(ImageEnvironment, RecipeEnvironmentWithoutACaddyfile) {
