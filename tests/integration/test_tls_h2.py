@@ -155,6 +155,18 @@ class H2c(unittest.TestCase):
             self.assertEqual(r.stdout, "200 1.1")
 
 
+class ImageCaddyfileWithTls(unittest.TestCase):
+    def test_the_images_caddyfile_with_tls_in_the_server_directives(self):
+        root = os.path.abspath(os.path.join(os.path.dirname(__file__), "../.."))
+        env = {"SERVER_NAME": "127.0.0.1:0", "MERCURE_PUBLISHER_JWT_KEY": SECRET, "MERCURE_EXTRA_DIRECTIVES": "anonymous",
+               "CADDY_SERVER_EXTRA_DIRECTIVES": f"tls {CERT} {KEY}"}
+        with Hub(jwt_key=None, addr=None, env=env, args=["--config", os.path.join(root, "deploy/docker/Caddyfile")]) as hub:
+            url = f"https://127.0.0.1:{hub.port}"
+            r = curl(["--cacert", CA, "--http2", "-w", "\n%{http_code} %{http_version}", "-H",
+                      "Authorization: Bearer " + PUBLISHER, "-d", "topic=c", url + HUB_PATH])
+            self.assertTrue(r.stdout.endswith("200 2"), r.stdout + r.stderr)
+
+
 class TlsConfig(unittest.TestCase):
     def run_herald(self, args):
         env = {k: v for k, v in os.environ.items() if not k.startswith("MERCURE_")}
