@@ -393,14 +393,9 @@ class H2Connection : public std::enable_shared_from_this<H2Connection<Socket>> {
 template <class Socket>
 Task<void> serve(Context ctx, Socket& socket, std::string remote, std::string preread) {
   auto conn = std::make_shared<H2Connection<Socket>>(ctx, socket, std::move(remote));
-  auto handle = ctx.shard.track([weak = std::weak_ptr(conn)] {
+  TrackedConnection tracked(ctx.shard, [weak = std::weak_ptr(conn)] {
     if (auto c = weak.lock()) c->close();
   });
-  struct Untrack {
-    Shard& shard;
-    std::uint64_t handle;
-    ~Untrack() { shard.untrack(handle); }
-  } untrack{ctx.shard, handle};
   co_await conn->run(std::move(preread));
 }
 

@@ -115,15 +115,10 @@ tcp::socket open_inner_session(Context ctx, std::string remote) {
 Task<void> run_tls_connection(Context ctx, tcp::socket socket, std::string remote) {
   static const auto log = logger("http");
   TlsStream tls(std::move(socket), *ctx.tls);
-  auto handle = ctx.shard.track([&tls] {
+  TrackedConnection tracked(ctx.shard, [&tls] {
     boost::system::error_code e;
     tls.next_layer().close(e);
   });
-  struct Untrack {
-    Shard& shard;
-    std::uint64_t handle;
-    ~Untrack() { shard.untrack(handle); }
-  } untrack{ctx.shard, handle};
   {
     Deadline deadline(tls.next_layer(), ctx.config.read_timeout > Duration::zero() ? ctx.config.read_timeout
                                                                                    : Duration(std::chrono::seconds(10)));

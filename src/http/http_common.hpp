@@ -1,5 +1,6 @@
 #pragma once
 // Internal to src/http: the only place that includes Beast.
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -43,6 +44,20 @@ struct Context {
   herald::Health* health = nullptr;
   /// Set when the main address serves TLS (cert_file, key_file): every connection is TLS.
   boost::asio::ssl::context* tls = nullptr;
+};
+
+/// Keeps a connection on its shard's list (Shard::track) for as long as this lives, so that
+/// shutdown can close it with `close`. Shard thread.
+class TrackedConnection {
+ public:
+  TrackedConnection(Shard& shard, std::function<void()> close) : shard_(shard), handle_(shard.track(std::move(close))) {}
+  ~TrackedConnection() { shard_.untrack(handle_); }
+  TrackedConnection(const TrackedConnection&) = delete;
+  TrackedConnection& operator=(const TrackedConnection&) = delete;
+
+ private:
+  Shard& shard_;
+  std::uint64_t handle_;
 };
 
 /// Decoded query parameters in order, Go url.Query() style (pairs with a raw ';' dropped).

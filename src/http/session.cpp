@@ -155,15 +155,10 @@ Task<void> run_session(Context ctx, tcp::socket socket, std::string remote) {
   beast::tcp_stream stream(std::move(socket));
   beast::flat_buffer buffer;
   const Config& config = ctx.config;
-  auto handle = ctx.shard.track([&stream] {
+  TrackedConnection tracked(ctx.shard, [&stream] {
     boost::system::error_code e;
     stream.socket().close(e);
   });
-  struct Untrack {
-    Shard& shard;
-    std::uint64_t handle;
-    ~Untrack() { shard.untrack(handle); }
-  } untrack{ctx.shard, handle};
   struct Counted {  // herald_open_connections: the main address's connections only
     bool counted;
     explicit Counted(bool c) : counted(c) { if (counted) metrics().open_connections.add(1); }

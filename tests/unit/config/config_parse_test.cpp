@@ -6,20 +6,13 @@
 #include <gtest/gtest.h>
 
 #include "config/config_parse.hpp"
+#include "support/fake_env.hpp"
 
 namespace herald {
 namespace {
 using namespace std::chrono_literals;
 
-struct Env {
-  std::map<std::string, std::string> vars;
-  EnvLookup lookup() const {
-    return [this](const char* name) -> const char* {
-      auto it = vars.find(name);
-      return it == vars.end() ? nullptr : it->second.c_str();
-    };
-  }
-};
+using Env = test::FakeEnv;
 
 std::string write_yaml(const std::string& text) {
   static int n = 0;
