@@ -122,7 +122,8 @@ Task<Response> handle_admin(Context ctx, const Request& req, std::string_view pa
 std::optional<std::string> cluster_status(Context ctx, herald::Health& health);
 /// The debug UI's paths: /.well-known/mercure/ui and below.
 bool is_ui_path(std::string_view path);
-/// GET/HEAD of the debug UI (its files, and ui/cluster.json); only routed when the UI is on.
+/// GET/HEAD of the debug UI (its files, and ui/cluster.json; "/" redirects to it); only routed
+/// when the UI is on.
 Task<Response> handle_ui(Context ctx, const Request& req, std::string_view path);
 Task<std::optional<Response>> handle_subscribe(Context ctx, tcp::socket& socket, const Request& req, Params query,
                                                std::string remote_addr);

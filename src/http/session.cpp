@@ -39,7 +39,7 @@ Task<Response> route(Context ctx, const Request& req, std::string_view path, con
       co_return co_await handle_publish(ctx, req, query);
     co_return plain(req, config, http::status::method_not_allowed, "");
   }
-  if ((config.ui || config.demo) && is_ui_path(path)) co_return co_await handle_ui(ctx, req, path);
+  if ((config.ui || config.demo) && (is_ui_path(path) || path == "/")) co_return co_await handle_ui(ctx, req, path);
   if (path.starts_with(kSubscriptionsPath) &&
       (path.size() == kSubscriptionsPath.size() || path[kSubscriptionsPath.size()] == '/'))
     co_return co_await handle_subscriptions(ctx, req, path, query);

@@ -25,7 +25,7 @@ Task<Response> handle_ui(Context ctx, const Request& req, std::string_view path)
   const Config& config = ctx.config;
   if (req.method() != http::verb::get && req.method() != http::verb::head)
     co_return make_response(req, config, http::status::method_not_allowed, "");
-  if (path == kUiPath) {  // the page's relative links need the trailing slash
+  if (path == kUiPath || path == "/") {  // "/": as the reference's dev.Caddyfile; the UI needs the slash
     auto res = make_response(req, config, http::status::moved_permanently, "");
     res.set(http::field::location, std::string(kUiPath) + "/");
     co_return res;

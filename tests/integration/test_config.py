@@ -162,11 +162,14 @@ class DockerImageEnvironment(unittest.TestCase):
     def test_the_debug_ui_is_served_only_when_on(self):
         with Hub() as hub:
             self.assertEqual(hub.request("GET", "/.well-known/mercure/ui/")[0], 404)
+            self.assertEqual(hub.request("GET", "/")[0], 404)
         with Hub(jwt_key=None, addr=None, env=dict(recipe_env(), MERCURE_EXTRA_DIRECTIVES="ui")) as hub:
             status, body, resp = hub.request("GET", "/.well-known/mercure/ui/")
             self.assertEqual(status, 200)
             self.assertIn("<title>Herald: debug UI</title>", body)
             self.assertEqual(resp.getheader("Content-Security-Policy"), "default-src 'self'")
+            status, _, resp = hub.request("GET", "/")
+            self.assertEqual((status, resp.getheader("Location")), (301, "/.well-known/mercure/ui/"))
             status, body, resp = hub.request("GET", "/.well-known/mercure/ui/ui.js")
             self.assertEqual((status, resp.getheader("Content-Type")), (200, "text/javascript; charset=utf-8"))
             self.assertEqual(hub.request("GET", "/.well-known/mercure/ui/../../etc/passwd")[0], 404)
