@@ -6,13 +6,16 @@
 #      committed corpus, so the targets keep building and the corpus keeps passing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-HERALD_WITH_BROWSER=1 HERALD_WITH_FUZZ=1 scripts/install-deps.sh
-(cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
-# helm and kubeconform build from the Go module proxy while Herald builds (downloads overlap).
+# helm and kubeconform build from the Go module proxy (Go and pip are on the machine) while the
+# Debian packages install and Herald builds.
 scripts/install-packaging-tools.sh >/tmp/herald-packaging-tools.log 2>&1 &
 tools=$!
+HERALD_WITH_BROWSER=1 HERALD_WITH_FUZZ=1 scripts/install-deps.sh
+(cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
 scripts/build.sh
-wait "$tools" || { cat /tmp/herald-packaging-tools.log; echo "install-packaging-tools failed" >&2; exit 1; }
+# Once more in the foreground if the early start failed (pip or Go only present after install-deps).
+wait "$tools" || scripts/install-packaging-tools.sh >/tmp/herald-packaging-tools.log 2>&1 ||
+  { cat /tmp/herald-packaging-tools.log; echo "install-packaging-tools failed" >&2; exit 1; }
 ctest --test-dir build --output-on-failure -j 2
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DHERALD_UNIT_ONLY=OFF -DHERALD_SANITIZE=ON >/dev/null
 cmake --build build-asan -j "$(nproc)"
