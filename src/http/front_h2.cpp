@@ -103,9 +103,18 @@ class H2Connection : public std::enable_shared_from_this<H2Connection<Socket>> {
       if (ec || !receive(buf.data(), n)) break;
       flush();
     }
+    // What is queued (a GOAWAY after a protocol error) goes out before the close; the
+    // writer's dispatch_timeout deadline bounds the wait.
+    co_await writer_done();
     close();
-    while (writing_) {  // the writer holds the socket: let it finish
-      asio::steady_timer t(lowest(socket_).get_executor(), std::chrono::milliseconds(10));
+    co_await writer_done();  // the writer holds the socket until its aborted write returns
+  }
+
+  /// Completes once no write is in flight (polled: the writer posts its end on this thread).
+  Task<void> writer_done() {
+    asio::steady_timer t(lowest(socket_).get_executor());
+    while (writing_) {
+      t.expires_after(std::chrono::milliseconds(5));
       co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
     }
   }

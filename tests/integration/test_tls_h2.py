@@ -150,6 +150,27 @@ class H2c(unittest.TestCase):
                 self.assertTrue(s.wait_for("data: clear"), s.out)
             finally:
                 s.close()
+            # A broken HTTP/2 connection gets a GOAWAY (frame type 7) and is closed; the hub serves on.
+            import socket
+            with socket.create_connection(("127.0.0.1", hub.port), timeout=5) as sock:
+                sock.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + b"\x00\x00\x04\xff\x00\x00\x00\x00\x00junk" * 4)
+                received = b""
+                deadline = time.monotonic() + 10
+                while time.monotonic() < deadline:
+                    try:
+                        chunk = sock.recv(4096)
+                    except ConnectionResetError:
+                        break
+                    if not chunk:
+                        break
+                    received += chunk
+                frames, i = [], 0
+                while i + 9 <= len(received):
+                    length = int.from_bytes(received[i:i + 3], "big")
+                    frames.append(received[i + 3])
+                    i += 9 + length
+                self.assertIn(7, frames, received)
+            self.assertTrue(hub.alive())
             # HTTP/1.1 on the same port is unchanged.
             r = curl(["--http1.1", "-o", "/dev/null", "-w", "%{http_code} %{http_version}", url + "/healthz"])
             self.assertEqual(r.stdout, "200 1.1")
