@@ -15,6 +15,7 @@
 #include <span>
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_allocator.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -118,6 +119,22 @@ struct Stream final : Subscriber::Sink {
   }
 };
 
+/// The allocator of the operations an idle stream keeps pending (its client watch, its parked
+/// writer): plain operator new, sized to the operation. Asio's default recycling allocator hands
+/// such an operation whatever block the thread freed last (an accept's, 321 bytes, for the
+/// watch), and streams are many: see BENCHMARKS.md, idle memory.
+template <class T>
+struct ExactAllocator {
+  using value_type = T;
+  ExactAllocator() noexcept = default;
+  template <class U>
+  ExactAllocator(const ExactAllocator<U>&) noexcept {}
+  T* allocate(std::size_t n) { return static_cast<T*>(::operator new(n * sizeof(T))); }
+  void deallocate(T* p, std::size_t) noexcept { ::operator delete(p); }
+  friend bool operator==(const ExactAllocator&, const ExactAllocator&) noexcept { return true; }
+  friend bool operator!=(const ExactAllocator&, const ExactAllocator&) noexcept { return false; }
+};
+
 double random_fraction() {
   thread_local std::mt19937_64 gen{std::random_device{}()};
   return std::uniform_real_distribution<double>(0.8, 1.0)(gen);
@@ -166,7 +183,7 @@ std::vector<asio::const_buffer> framed(const Stream& stream, std::string& chunk_
 /// instead of a coroutine frame (streams are many; see BENCHMARKS.md, idle memory).
 void watch_client(std::shared_ptr<Stream> stream, std::shared_ptr<Subscriber> sub) {
   auto& socket = stream->socket;
-  socket.async_wait(tcp::socket::wait_read, [stream = std::move(stream), sub = std::move(sub)](
+  socket.async_wait(tcp::socket::wait_read, asio::bind_allocator(ExactAllocator<void>(), [stream = std::move(stream), sub = std::move(sub)](
                                                 boost::system::error_code ec) mutable {
     if (!ec) {
       static thread_local char scratch[256];  // what a client sends on a stream is discarded
@@ -178,7 +195,7 @@ void watch_client(std::shared_ptr<Stream> stream, std::shared_ptr<Subscriber> su
       }
     }
     sub->close();  // EOF, reset or cancelled: the client went away (or the stream is ending)
-  });
+  }));
 }
 
 std::string build_headers(const Request& req, const Config& config, const std::optional<std::string>& last_event_id,
@@ -249,9 +266,10 @@ void park_writer(Context ctx, std::shared_ptr<Stream> stream, std::shared_ptr<Su
   if (end && *end < wake_at) wake_at = *end;
   auto& timer = sub->wake_timer();
   timer.expires_at(wake_at);
-  timer.async_wait([ctx, stream = std::move(stream), sub = std::move(sub), end](boost::system::error_code) mutable {
-    spawn_writer(ctx, std::move(stream), std::move(sub), end);
-  });
+  timer.async_wait(asio::bind_allocator(
+      ExactAllocator<void>(), [ctx, stream = std::move(stream), sub = std::move(sub), end](boost::system::error_code) mutable {
+        spawn_writer(ctx, std::move(stream), std::move(sub), end);
+      }));
 }
 
 /// One busy period of an open stream's writer: drains the queue (and finishes partial
