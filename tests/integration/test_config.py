@@ -9,7 +9,8 @@ OPTIONS = ["addr", "jwt_key", "jwt_algorithm", "publisher_jwt_key", "publisher_j
            "subscriber_jwt_algorithm", "publisher_jwks_url", "subscriber_jwks_url", "allow_anonymous",
            "cors_allowed_origins", "publish_allowed_origins", "transport_url", "heartbeat_interval", "read_timeout",
            "write_timeout", "dispatch_timeout", "subscriptions", "cookie_name", "log_format",
-           "protocol_version_compatibility", "debug", "use_forwarded_headers", "shards"]
+           "protocol_version_compatibility", "debug", "use_forwarded_headers", "shards", "cert_file", "key_file",
+           "ui", "demo", "license"]
 
 
 def run(args, env=None, cwd=None):
@@ -27,6 +28,7 @@ class Help(unittest.TestCase):
         self.assertIn("token", top.stdout)
         r = run(["run", "--help"])
         self.assertEqual(r.returncode, 0)
+        self.assertIn("--adapter", r.stdout)  # how --config is read: caddyfile or yaml
         for option in OPTIONS:
             self.assertIn("--" + option.replace("_", "-"), r.stdout, option)
             self.assertIn("MERCURE_" + option.upper(), r.stdout, option)
