@@ -6,6 +6,7 @@
 // meets the same queue limits and dispatch_timeout as a slow HTTP/1.1 one.
 #include <nghttp2/nghttp2.h>
 
+#include <algorithm>
 #include <array>
 #include <map>
 
@@ -29,6 +30,9 @@ constexpr std::size_t kMaxBuffered = 256 * 1024;   ///< response bytes waiting p
 constexpr std::size_t kHeaderLimit = 64 * 1024;    ///< request header bytes per stream
 constexpr std::uint32_t kMaxStreams = 256;         ///< concurrent streams per connection
 constexpr std::uint64_t kNonPublishBodyLimit = 64 * 1024;
+/// Request bodies a connection may hold before their streams end (many streams each sending
+/// up to max_body_size would otherwise multiply it): past it, the stream is reset.
+constexpr std::size_t kConnectionBodyBudget = 16u << 20;
 
 tcp::socket& lowest(tcp::socket& s) { return s; }
 tcp::socket& lowest(TlsStream& s) { return s.next_layer(); }
@@ -43,6 +47,7 @@ struct H2Stream {
   std::string body;
   std::size_t body_declared = 0;  ///< bytes received (may exceed what is kept)
   bool started = false;           ///< the request went to an inner session
+  bool refused = false;           ///< reset for the connection's body budget
   std::optional<tcp::socket> inner;
   std::string out;                ///< response body bytes not yet taken by nghttp2
   std::size_t out_offset = 0;
@@ -246,10 +251,22 @@ class H2Connection : public std::enable_shared_from_this<H2Connection<Socket>> {
     auto* self = self_of(user);
     auto* s = self->stream_of(id);
     if (!s) return 0;
+    if (s->refused) return 0;
     s->body_declared += len;
     std::size_t limit = s->method == "POST" ? self->ctx_.config.max_body_size : kNonPublishBodyLimit;
-    if (s->body_declared <= limit) s->body.append(reinterpret_cast<const char*>(data), len);
-    else s->body.clear();  // over the limit: the session answers 413 from the length alone
+    std::size_t budget = std::max<std::size_t>(kConnectionBodyBudget, self->ctx_.config.max_body_size + 1);
+    if (s->body_declared > limit) {  // over the limit: the session answers 413 from the length alone
+      self->body_bytes_ -= s->body.size();
+      s->body.clear();
+    } else if (self->body_bytes_ + len > budget) {
+      self->body_bytes_ -= s->body.size();
+      s->body.clear();
+      s->refused = true;
+      nghttp2_submit_rst_stream(self->session_, NGHTTP2_FLAG_NONE, id, NGHTTP2_ENHANCE_YOUR_CALM);
+    } else {
+      s->body.append(reinterpret_cast<const char*>(data), len);
+      self->body_bytes_ += len;
+    }
     return 0;
   }
 
@@ -258,7 +275,7 @@ class H2Connection : public std::enable_shared_from_this<H2Connection<Socket>> {
     if ((frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA) &&
         (frame->hd.flags & NGHTTP2_FLAG_END_STREAM)) {
       auto it = self->streams_.find(frame->hd.stream_id);
-      if (it != self->streams_.end() && !it->second->started) self->start_exchange(it->second);
+      if (it != self->streams_.end() && !it->second->started && !it->second->refused) self->start_exchange(it->second);
     }
     return 0;
   }
@@ -267,6 +284,7 @@ class H2Connection : public std::enable_shared_from_this<H2Connection<Socket>> {
     auto* self = self_of(user);
     auto it = self->streams_.find(id);
     if (it == self->streams_.end()) return 0;
+    if (!it->second->started) self->body_bytes_ -= it->second->body.size();
     self->close_inner(*it->second);  // a stream the client cancels ends its inner session
     self->streams_.erase(it);
     if (self->streams_.empty()) self->arm_idle_timer();
@@ -295,6 +313,7 @@ class H2Connection : public std::enable_shared_from_this<H2Connection<Socket>> {
   // ---- one exchange: the request to an inner session, its response back
   void start_exchange(const std::shared_ptr<H2Stream>& s) {
     s->started = true;
+    body_bytes_ -= s->body.size();  // the pump takes the body into its request
     try {
       s->inner.emplace(open_inner_session(ctx_, remote_));
     } catch (const std::exception&) {  // out of descriptors: the client may retry
@@ -394,6 +413,7 @@ class H2Connection : public std::enable_shared_from_this<H2Connection<Socket>> {
   std::string remote_;
   nghttp2_session* session_ = nullptr;
   std::map<std::int32_t, std::shared_ptr<H2Stream>> streams_;
+  std::size_t body_bytes_ = 0;  ///< request bodies held by streams not yet started
   asio::steady_timer idle_;
   bool writing_ = false;
   bool closing_ = false;
