@@ -21,6 +21,8 @@ if [ "${HERALD_WITH_BROWSER:-0}" = 1 ]; then
   packages+=(python3-yaml python3-pip systemd)
   # The HTTPS browser test trusts its own test CA through an NSS database (certutil).
   packages+=(libnss3-tools)
+  # HTTP/2 driven frame by frame in the integration tests.
+  packages+=(python3-h2)
   command -v node >/dev/null 2>&1 || packages+=(nodejs npm)
 fi
 

@@ -176,6 +176,52 @@ class H2c(unittest.TestCase):
             self.assertEqual(r.stdout, "200 1.1")
 
 
+class H2BodyBudget(unittest.TestCase):
+    """Frame by frame with the h2 package (Debian python3-h2): three streams' bodies grow together
+    past the connection's 16 MiB budget; one stream is reset, the hub serves on."""
+
+    def test_interleaved_bodies_past_the_connection_budget_reset_a_stream(self):
+        import socket
+        import h2.config
+        import h2.connection
+        import h2.events
+        with Hub() as hub:
+            sock = socket.create_connection(("127.0.0.1", hub.port), timeout=10)
+            conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
+            conn.initiate_connection()
+            streams, per_stream, chunk = [1, 3, 5], 6 * 1024 * 1024, b"x" * 16384
+            for sid in streams:
+                conn.send_headers(sid, [(":method", "POST"), (":path", HUB_PATH), (":scheme", "http"),
+                                        (":authority", "127.0.0.1"), ("authorization", "Bearer " + PUBLISHER),
+                                        ("content-type", "application/x-www-form-urlencoded")])
+            sock.sendall(conn.data_to_send())
+            sent, reset = {sid: 0 for sid in streams}, {}
+            deadline = time.monotonic() + 60
+            while not reset and time.monotonic() < deadline and any(v < per_stream for v in sent.values()):
+                progressed = False
+                for sid in streams:  # round robin: the three bodies grow together
+                    window = min(conn.local_flow_control_window(sid), conn.max_outbound_frame_size)
+                    n = min(window, len(chunk), per_stream - sent[sid])
+                    if n > 0:
+                        conn.send_data(sid, chunk[:n])
+                        sent[sid] += n
+                        progressed = True
+                sock.sendall(conn.data_to_send())
+                if not progressed or select.select([sock], [], [], 0)[0]:
+                    data = sock.recv(65536)  # window updates, or the reset
+                    if not data:
+                        break
+                    for event in conn.receive_data(data):
+                        if isinstance(event, h2.events.StreamReset):
+                            reset[event.stream_id] = event.error_code
+                    sock.sendall(conn.data_to_send())
+            sock.close()
+            self.assertEqual(list(reset.values()), [0xB], (reset, sent))  # ENHANCE_YOUR_CALM, one stream
+            self.assertLessEqual(sum(sent.values()), 16 * 1024 * 1024 + 3 * 65536, sent)
+            self.assertEqual(hub.publish({"topic": "after"})[0], 200)
+            self.assertTrue(hub.alive())
+
+
 class ImageCaddyfileWithTls(unittest.TestCase):
     def test_the_images_caddyfile_with_tls_in_the_server_directives(self):
         root = os.path.abspath(os.path.join(os.path.dirname(__file__), "../.."))
