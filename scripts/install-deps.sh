@@ -31,9 +31,9 @@ if [ "${HERALD_WITH_FUZZ:-0}" = 1 ]; then
   packages+=(clang-14 libclang-rt-14-dev)
 fi
 
-# Benchmarks: nchan (nginx module) as the peer, gnuplot for the plot.
+# Benchmarks: nchan (nginx module) as the peer, gnuplot for the plot, h2load (nghttp2-client) for HTTP/2.
 if [ "${HERALD_WITH_BENCH:-0}" = 1 ]; then
-  packages+=(nginx-light libnginx-mod-nchan gnuplot-nox)
+  packages+=(nginx-light libnginx-mod-nchan gnuplot-nox nghttp2-client)
 fi
 
 missing=()
