@@ -51,7 +51,7 @@ struct Config {
   int protocol_version_compatibility = 0;  ///< 0 = current (G2); 7 = legacy behaviours
   bool debug = false;
   bool demo = false;         ///< the debug UI (the reference's demo documents are not served)
-  bool ui = false;           ///< the debug UI at /.well-known/mercure/ui/
+  bool ui = false;           ///< the debug UI at /.well-known/mercure/ui/ (set by demo and --dev too)
   bool use_forwarded_headers = false;
   std::size_t topic_selector_cache = 100000;
   std::size_t subscriber_queue_size = 1000;  ///< updates buffered per subscriber before eviction

@@ -265,6 +265,7 @@ void validate(Config& c) {
     throw ConfigError("invalid log_level: expected trace, debug, info, warn or error, got \"" + c.log_level + "\"");
   if (c.log_level == "warning") c.log_level = "warn";
   if (c.debug) c.log_level = "debug";
+  if (c.demo) c.ui = true;  // the reference's demo mode includes its UI
   if (c.protocol_version_compatibility != 0 && c.protocol_version_compatibility != 7 &&
       c.protocol_version_compatibility != 8)
     throw ConfigError("invalid protocol_version_compatibility: expected 7 or 8");

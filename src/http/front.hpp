@@ -26,7 +26,7 @@ tcp::socket open_inner_session(Context ctx, std::string remote);
 /// Serves one accepted TLS connection: the handshake (within read_timeout), then HTTP/2 when
 /// ALPN chose "h2", else HTTP/1.1 relayed to an inner session. Shard thread; ends when the
 /// connection closes. `ctx.tls` must be set.
-Task<void> run_tls_connection(Context ctx, tcp::socket socket, std::string remote);
+Task<void> run_tls_connection(Context ctx, tcp::socket socket);
 
 using TlsStream = asio::ssl::stream<tcp::socket>;
 

@@ -112,8 +112,9 @@ tcp::socket open_inner_session(Context ctx, std::string remote) {
   return outer;
 }
 
-Task<void> run_tls_connection(Context ctx, tcp::socket socket, std::string remote) {
+Task<void> run_tls_connection(Context ctx, tcp::socket socket) {
   static const auto log = logger("http");
+  std::string remote = peer_address(socket);
   TlsStream tls(std::move(socket), *ctx.tls);
   TrackedConnection tracked(ctx.shard, [&tls] {
     boost::system::error_code e;

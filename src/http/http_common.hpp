@@ -73,6 +73,9 @@ std::vector<std::string_view> header_values(const Request& req, http::field name
 /// The token sources of a request (Authorization header, authorization param, cookies).
 TokenSources token_sources(const Request& req, const Params& query);
 
+/// The address of the socket's peer ("unknown" when the socket cannot tell).
+std::string peer_address(const tcp::socket& socket);
+
 /// The client's address for logs: `peer`, or with use_forwarded_headers the first hop of the
 /// Forwarded header's for= (RFC 7239), else of X-Forwarded-For. A malformed value (control
 /// characters, over 100 bytes, empty) is ignored: `peer` is used.

@@ -85,6 +85,12 @@ TokenSources token_sources(const Request& req, const Params& query) {
   return s;
 }
 
+std::string peer_address(const tcp::socket& socket) {
+  boost::system::error_code ec;
+  auto endpoint = socket.remote_endpoint(ec);
+  return ec ? std::string("unknown") : endpoint.address().to_string();
+}
+
 std::string client_address(const Request& req, const std::string& peer, bool use_forwarded_headers) {
   if (!use_forwarded_headers) return peer;
   auto clean = [](std::string_view v) -> std::string {

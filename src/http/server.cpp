@@ -60,15 +60,10 @@ Task<void> accept_loop(tcp::acceptor& acceptor, Context ctx) {
     }
     boost::system::error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
-    if (ctx.tls) {
-      boost::system::error_code pec;
-      auto peer = socket.remote_endpoint(pec);
-      std::string remote = pec ? std::string("unknown") : peer.address().to_string();
-      asio::co_spawn(acceptor.get_executor(), http_detail::run_tls_connection(ctx, std::move(socket), std::move(remote)),
-                     asio::detached);
-    } else {
+    if (ctx.tls)
+      asio::co_spawn(acceptor.get_executor(), http_detail::run_tls_connection(ctx, std::move(socket)), asio::detached);
+    else
       asio::co_spawn(acceptor.get_executor(), http_detail::run_session(ctx, std::move(socket)), asio::detached);
-    }
   }
 }
 }  // namespace

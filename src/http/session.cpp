@@ -39,7 +39,7 @@ Task<Response> route(Context ctx, const Request& req, std::string_view path, con
       co_return co_await handle_publish(ctx, req, query);
     co_return plain(req, config, http::status::method_not_allowed, "");
   }
-  if ((config.ui || config.demo) && (is_ui_path(path) || path == "/")) co_return co_await handle_ui(ctx, req, path);
+  if (config.ui && (is_ui_path(path) || path == "/")) co_return co_await handle_ui(ctx, req, path);
   if (path.starts_with(kSubscriptionsPath) &&
       (path.size() == kSubscriptionsPath.size() || path[kSubscriptionsPath.size()] == '/'))
     co_return co_await handle_subscriptions(ctx, req, path, query);
@@ -147,10 +147,7 @@ bool starts_with_h2_preface(const beast::flat_buffer& buffer) {
 
 Task<void> run_session(Context ctx, tcp::socket socket, std::string remote) {
   boost::system::error_code ec;
-  if (remote.empty()) {
-    auto endpoint = socket.remote_endpoint(ec);
-    remote = ec ? std::string("unknown") : endpoint.address().to_string();
-  }
+  if (remote.empty()) remote = peer_address(socket);
   bool first = true;
   beast::tcp_stream stream(std::move(socket));
   beast::flat_buffer buffer;

@@ -154,6 +154,7 @@ TEST(Caddyfile, DevelopmentShapeInsideRoute) {
   EXPECT_EQ(c.cors_allowed_origins, std::vector<std::string>{"*"});
   EXPECT_EQ(c.publish_allowed_origins, std::vector<std::string>{"*"});
   EXPECT_EQ(c.log_level, "debug");
+  EXPECT_TRUE(c.ui);  // demo includes the debug UI
   EXPECT_TRUE(has_notice(c, "redir"));
 }
 
