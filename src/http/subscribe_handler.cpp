@@ -5,9 +5,9 @@
 // because clients publish as soon as EventSource.onopen fires.
 //
 // The writer drains the subscriber's queue, sends heartbeats and ends the stream at its
-// deadline: a coroutine while busy, a timer with a plain handler while idle. A watcher (a
-// plain handler) waits on the socket only to notice that the client went away. Both run on
-// the shard's thread.
+// deadline: a coroutine while busy; while idle, nothing but an entry on the shard's timer
+// wheel. A watcher (a plain handler) waits on the socket only to notice that the client went
+// away. Both run on the shard's thread.
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -18,7 +18,6 @@
 #include <boost/asio/bind_allocator.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/empty_body.hpp>
@@ -56,21 +55,37 @@ StreamSocket adopt(tcp::socket& from, ShardExecutor executor) {
   return socket;
 }
 
-struct Stream final : Subscriber::Sink {
-  explicit Stream(StreamSocket s) : socket(std::move(s)), deadline(socket.get_executor()) {
+struct Stream;
+/// Runs a busy period of the stream's writer (write_step) on the shard.
+void spawn_writer(std::shared_ptr<Stream> stream);
+
+/// An open SSE stream: the socket, the writer's state, and the stream's one deadline on the
+/// shard's timer wheel (the dispatch_timeout of a write in flight, or, while the writer is
+/// parked, the next heartbeat or the connection's end). An idle stream has no coroutine and
+/// no Asio timer: the client watch's pending wait owns it (see BENCHMARKS.md, idle memory).
+/// Shard thread only.
+struct Stream final : Subscriber::Sink, TimerWheel::Entry, std::enable_shared_from_this<Stream> {
+  Stream(StreamSocket s, Hub& h, Shard& sh, const Config& c) : socket(std::move(s)), hub(h), shard(sh), config(c) {
     metrics().open_connections.add(1);  // the session that handed the socket over ends
   }
-  ~Stream() { metrics().open_connections.add(-1); }
+  ~Stream() {
+    shard.timers().cancel(*this);
+    metrics().open_connections.add(-1);
+  }
   Stream(const Stream&) = delete;
   Stream& operator=(const Stream&) = delete;
   StreamSocket socket;
-  ShardTimer deadline;
-  bool chunked = true;
-  bool timed_out = false;      ///< a write missed its dispatch_timeout deadline
-  bool writing = false;        ///< an async write is in flight
-  std::string unsent;          ///< the rest of a partly sent direct write (already framed)
-  ShardTimer* wake = nullptr;  ///< the writer's timer, woken to send `unsent`
+  Hub& hub;
+  Shard& shard;
+  const Config& config;
+  std::shared_ptr<Subscriber> sub;
+  std::string unsent;  ///< the rest of a partly sent direct write (already framed)
   Clock::time_point last_write = Clock::now();
+  Clock::time_point end = Clock::time_point::max();  ///< the connection's planned end (max: none)
+  bool chunked = true;
+  bool timed_out = false;  ///< a write missed its dispatch_timeout deadline
+  bool writing = false;    ///< a write is in flight (the wheel entry is its deadline)
+  bool parked = false;     ///< the writer waits (the wheel entry is its wake-up, if any)
 
   /// The direct write of Subscriber::write_now: one non-blocking sendmsg of the leading
   /// frames (up to kMaxDirectFrames and, past the first, kMaxDirectBytes) as one chunk.
@@ -109,20 +124,53 @@ struct Stream final : Subscriber::Sink {
       unsent.append(static_cast<const char*>(iov[i].iov_base) + skip, iov[i].iov_len - skip);
       skip = 0;
     }
-    if (wake) wake->cancel();
+    wake();
     return count;
   }
   void abort() override {
+    abort_socket();
+    wake();
+  }
+  void wake() override {
+    if (!parked) return;
+    parked = false;
+    shard.timers().cancel(*this);
+    spawn_writer(shared_from_this());  // the client watch holds the stream while it is parked
+  }
+  void abort_socket() {
     boost::system::error_code ec;
     socket.cancel(ec);
     socket.shutdown(tcp::socket::shutdown_both, ec);
   }
+
+ private:
+  void on_due() override {
+    if (writing) {  // the write in flight missed its dispatch_timeout
+      timed_out = true;
+      abort_socket();
+      return;
+    }
+    if (!parked) return;
+    parked = false;
+    spawn_writer(shared_from_this());  // a heartbeat or the end is due
+  }
 };
 
-/// The allocator of the operations an idle stream keeps pending (its client watch, its parked
-/// writer): plain operator new, sized to the operation. Asio's default recycling allocator hands
-/// such an operation whatever block the thread freed last (an accept's, 321 bytes, for the
-/// watch), and streams are many: see BENCHMARKS.md, idle memory.
+/// Starts a write's dispatch_timeout deadline (none when `timeout` is zero).
+void begin_write(Stream& stream, Duration timeout) {
+  stream.writing = true;
+  if (timeout > Duration::zero()) stream.shard.timers().schedule(stream, Clock::now() + timeout);
+}
+void end_write(Stream& stream) {
+  stream.writing = false;
+  stream.last_write = Clock::now();
+  stream.shard.timers().cancel(stream);
+}
+
+/// The allocator of the client watch's wait, the one operation an idle stream keeps pending:
+/// plain operator new, sized to the operation. Asio's default recycling allocator hands such
+/// an operation whatever block the thread freed last (an accept's, 321 bytes), and streams are
+/// many: see BENCHMARKS.md, idle memory.
 template <class T>
 struct ExactAllocator {
   using value_type = T;
@@ -143,19 +191,9 @@ double random_fraction() {
 /// Writes `buffers` with the dispatch_timeout deadline. False on failure or timeout.
 Task<bool> write_with_deadline(std::shared_ptr<Stream> stream, std::vector<asio::const_buffer> buffers,
                                Duration timeout) {
-  if (timeout > Duration::zero()) {
-    stream->deadline.expires_after(timeout);
-    stream->deadline.async_wait([s = stream](boost::system::error_code ec) {
-      if (ec) return;
-      s->timed_out = true;
-      s->abort();
-    });
-  }
-  stream->writing = true;
+  begin_write(*stream, timeout);
   auto [ec, n] = co_await asio::async_write(stream->socket, buffers, asio::as_tuple(asio::use_awaitable));
-  stream->writing = false;
-  stream->last_write = Clock::now();
-  stream->deadline.cancel();
+  end_write(*stream);
   co_return !ec;
 }
 
@@ -180,22 +218,24 @@ std::vector<asio::const_buffer> framed(const Stream& stream, std::string& chunk_
 /// Waits until the client closes (or sends something), then closes the subscriber.
 /// It waits for readability instead of holding a read buffer, and it is a plain handler
 /// rather than a coroutine: an idle stream then costs one small pending operation here
-/// instead of a coroutine frame (streams are many; see BENCHMARKS.md, idle memory).
-void watch_client(std::shared_ptr<Stream> stream, std::shared_ptr<Subscriber> sub) {
+/// instead of a coroutine frame (streams are many; see BENCHMARKS.md, idle memory). This
+/// wait owns the stream while its writer is parked.
+void watch_client(std::shared_ptr<Stream> stream) {
   auto& socket = stream->socket;
-  socket.async_wait(tcp::socket::wait_read, asio::bind_allocator(ExactAllocator<void>(), [stream = std::move(stream), sub = std::move(sub)](
-                                                boost::system::error_code ec) mutable {
-    if (!ec) {
-      static thread_local char scratch[256];  // what a client sends on a stream is discarded
-      boost::system::error_code rec;
-      std::size_t n = stream->socket.read_some(asio::buffer(scratch), rec);
-      if (rec == asio::error::would_block || (!rec && n > 0)) {
-        watch_client(std::move(stream), std::move(sub));
-        return;
-      }
-    }
-    sub->close();  // EOF, reset or cancelled: the client went away (or the stream is ending)
-  }));
+  socket.async_wait(tcp::socket::wait_read,
+                    asio::bind_allocator(ExactAllocator<void>(), [stream = std::move(stream)](boost::system::error_code ec) mutable {
+                      if (!ec) {
+                        static thread_local char scratch[256];  // what a client sends on a stream is discarded
+                        boost::system::error_code rec;
+                        std::size_t n = stream->socket.read_some(asio::buffer(scratch), rec);
+                        if (rec == asio::error::would_block || (!rec && n > 0)) {
+                          watch_client(std::move(stream));
+                          return;
+                        }
+                      }
+                      // EOF, reset or cancelled: the client went away (or the stream is ending).
+                      stream->sub->close();
+                    }));
 }
 
 std::string build_headers(const Request& req, const Config& config, const std::optional<std::string>& last_event_id,
@@ -215,16 +255,16 @@ std::string build_headers(const Request& req, const Config& config, const std::o
   return out.str();
 }
 /// Ends a stream: closes the subscriber, removes it from its shard, announces it gone.
-Task<void> finish_stream(Context ctx, std::shared_ptr<Stream> stream, std::shared_ptr<Subscriber> sub,
-                         bool clean_end) {
+Task<void> finish_stream(std::shared_ptr<Stream> stream, bool clean_end) {
+  auto sub = stream->sub;
   sub->sink = nullptr;
   sub->open = false;
-  stream->wake = nullptr;
+  stream->parked = false;
   sub->close();
-  ctx.shard.unsubscribe(sub);
-  if (ctx.config.subscriptions) {
+  stream->shard.unsubscribe(sub);
+  if (stream->config.subscriptions) {
     SubscriberInfo info = subscriber_info(*sub);
-    co_await announce_subscriptions(ctx.hub.backend(), std::move(info), false);
+    co_await announce_subscriptions(stream->hub.backend(), std::move(info), false);
   }
   boost::system::error_code ec;
   stream->socket.shutdown(tcp::socket::shutdown_both, ec);
@@ -236,19 +276,17 @@ Task<void> finish_stream(Context ctx, std::shared_ptr<Stream> stream, std::share
   log->debug("unsubscribed subscriber={} clean={}", sub->id, clean_end);
 }
 
-Task<void> write_step(Context ctx, std::shared_ptr<Stream> stream, std::shared_ptr<Subscriber> sub,
-                      std::optional<Clock::time_point> end);
+Task<void> write_step(std::shared_ptr<Stream> stream);
 
-/// Runs a busy period of the writer. An exception it did not expect ends the stream with a
-/// log line and the same cleanup as a normal end (never a silent ghost subscriber).
-void spawn_writer(Context ctx, std::shared_ptr<Stream> stream, std::shared_ptr<Subscriber> sub,
-                  std::optional<Clock::time_point> end) {
+/// An exception it did not expect ends the stream with a log line and the same cleanup as a
+/// normal end (never a silent ghost subscriber).
+void spawn_writer(std::shared_ptr<Stream> stream) {
   auto executor = stream->socket.get_executor();
-  asio::co_spawn(executor, write_step(ctx, stream, sub, end), [ctx, stream, sub](std::exception_ptr e) {
+  asio::co_spawn(executor, write_step(stream), [stream](std::exception_ptr e) {
     if (!e) return;
-    logger("subscribe")->error("stream_failed subscriber={} error=\"{}\"", sub->id, describe_exception(e));
+    logger("subscribe")->error("stream_failed subscriber={} error=\"{}\"", stream->sub->id, describe_exception(e));
     auto executor = stream->socket.get_executor();
-    asio::co_spawn(executor, finish_stream(ctx, stream, sub, false), [](std::exception_ptr) {});
+    asio::co_spawn(executor, finish_stream(stream, false), [](std::exception_ptr) {});
   });
 }
 
@@ -257,33 +295,26 @@ Clock::time_point next_heartbeat(const Config& config, const Stream& stream) {
                                                       : Clock::time_point::max();
 }
 
-/// Parks an idle stream: the subscriber's wake timer (woken by a queued frame, a partial
-/// direct write, close, the next heartbeat or the connection deadline) with a plain
-/// handler, so an idle stream holds no coroutine frame.
-void park_writer(Context ctx, std::shared_ptr<Stream> stream, std::shared_ptr<Subscriber> sub,
-                 std::optional<Clock::time_point> end) {
-  auto wake_at = next_heartbeat(ctx.config, *stream);
-  if (end && *end < wake_at) wake_at = *end;
-  auto& timer = sub->wake_timer();
-  timer.expires_at(wake_at);
-  timer.async_wait(asio::bind_allocator(
-      ExactAllocator<void>(), [ctx, stream = std::move(stream), sub = std::move(sub), end](boost::system::error_code) mutable {
-        spawn_writer(ctx, std::move(stream), std::move(sub), end);
-      }));
+/// Parks an idle stream: no operation of its own, only its entry on the shard's timer wheel
+/// for the next heartbeat or the connection's end. Sink::wake (a queued frame, a partial
+/// direct write, the replay moving on), abort (close) or the wheel spawn the writer again.
+void park_writer(Stream& stream) {
+  stream.parked = true;
+  stream.shard.timers().schedule(stream, std::min(next_heartbeat(stream.config, stream), stream.end));
 }
 
 /// One busy period of an open stream's writer: drains the queue (and finishes partial
 /// direct writes), pages a replay at the client's pace, sends a heartbeat when one is due,
 /// then parks the stream again, or ends it at its deadline, on close or on a failed write.
-Task<void> write_step(Context ctx, std::shared_ptr<Stream> stream, std::shared_ptr<Subscriber> sub,
-                      std::optional<Clock::time_point> end) {
-  const Config& config = ctx.config;
+Task<void> write_step(std::shared_ptr<Stream> stream) {
+  const Config& config = stream->config;
+  Subscriber& sub = *stream->sub;
   std::string chunk_header;
   std::vector<Frame> inflight;
   std::vector<asio::const_buffer> payload;
   bool clean_end = false;
-  while (!sub->closed()) {
-    auto& queue = sub->queue();
+  while (!sub.closed()) {
+    auto& queue = sub.queue();
     if (!stream->unsent.empty()) {
       // Finish a direct write the kernel only partly took, before anything queued after it.
       std::string rest = std::move(stream->unsent);
@@ -292,8 +323,8 @@ Task<void> write_step(Context ctx, std::shared_ptr<Stream> stream, std::shared_p
       if (!co_await write_with_deadline(stream, std::move(buffers), config.dispatch_timeout)) break;
       continue;
     }
-    if (queue.empty() && sub->replaying) {
-      co_await ctx.shard.replay_next(sub);  // the client has read the previous page
+    if (queue.empty() && sub.replaying) {
+      co_await stream->shard.replay_next(stream->sub);  // the client has read the previous page
       continue;
     }
     if (!queue.empty()) {
@@ -307,7 +338,7 @@ Task<void> write_step(Context ctx, std::shared_ptr<Stream> stream, std::shared_p
       continue;
     }
     auto t = Clock::now();
-    if (end && t >= *end) {
+    if (t >= stream->end) {
       clean_end = true;
       break;
     }
@@ -316,25 +347,23 @@ Task<void> write_step(Context ctx, std::shared_ptr<Stream> stream, std::shared_p
       if (!co_await write_with_deadline(stream, framed(*stream, chunk_header, payload), config.dispatch_timeout)) break;
       continue;
     }
-    park_writer(ctx, std::move(stream), std::move(sub), end);
+    park_writer(*stream);
     co_return;
   }
   // End the stream: a terminal chunk when it ended cleanly or at shutdown, so the client
   // sees a complete response and reconnects.
-  if ((clean_end || ctx.shard.stopping()) && stream->chunked && stream->socket.is_open()) {
+  if ((clean_end || stream->shard.stopping()) && stream->chunked && stream->socket.is_open()) {
     std::vector<asio::const_buffer> last{asio::buffer("0\r\n\r\n", 5)};
     co_await write_with_deadline(stream, std::move(last), std::chrono::seconds(1));
   }
-  co_await finish_stream(ctx, stream, sub, clean_end);
+  co_await finish_stream(stream, clean_end);
 }
 
 /// Hands an open stream to its writer and its client watcher.
-void start_stream(Context ctx, std::shared_ptr<Stream> stream, std::shared_ptr<Subscriber> sub,
-                  std::optional<Clock::time_point> end) {
-  stream->wake = &sub->wake_timer();
-  sub->open = true;
-  watch_client(stream, sub);
-  spawn_writer(ctx, std::move(stream), std::move(sub), end);
+void start_stream(std::shared_ptr<Stream> stream) {
+  stream->sub->open = true;
+  watch_client(stream);
+  spawn_writer(std::move(stream));
 }
 
 /// How far open_stream got (for the cleanup after an unexpected exception).
@@ -386,12 +415,12 @@ Task<std::optional<Response>> handle_subscribe(Context ctx, tcp::socket& socket,
     if (!v.empty() && !v.front().empty()) cursor = v.front();
   }
 
-  auto stream = std::make_shared<Stream>(adopt(socket, ctx.shard.context().get_executor()));
+  auto stream = std::make_shared<Stream>(adopt(socket, ctx.shard.context().get_executor()), ctx.hub, ctx.shard, config);
   boost::system::error_code nbec;
   stream->socket.non_blocking(true, nbec);
   stream->chunked = req.version() >= 11;
-  auto sub = std::make_shared<Subscriber>(stream->socket.get_executor(), config.subscriber_queue_size,
-                                          config.subscriber_queue_bytes);
+  auto sub = std::make_shared<Subscriber>(config.subscriber_queue_size, config.subscriber_queue_bytes);
+  stream->sub = sub;
   sub->id = make_urn_uuid_v4();
   sub->topics = std::move(topics);
   sub->remote_addr = std::move(remote_addr);
@@ -418,17 +447,12 @@ Task<std::optional<Response>> handle_subscribe(Context ctx, tcp::socket& socket,
       auto res = failure ? make_response(req, config, http::status::internal_server_error, "Internal Server Error\n")
                          : make_response(req, config, http::status::service_unavailable, "transport unavailable\n");
       res.keep_alive(false);
-      if (config.dispatch_timeout > Duration::zero()) {
-        stream->deadline.expires_after(config.dispatch_timeout);
-        stream->deadline.async_wait([s = stream](boost::system::error_code ec) {
-          if (!ec) s->abort();
-        });
-      }
+      begin_write(*stream, config.dispatch_timeout);
       co_await http::async_write(stream->socket, res, asio::as_tuple(asio::use_awaitable));
-      stream->deadline.cancel();
+      end_write(*stream);
     }
     if (progress.announced) {
-      co_await finish_stream(ctx, stream, sub, false);  // withdraws what was announced
+      co_await finish_stream(stream, false);  // withdraws what was announced
     } else {
       sub->sink = nullptr;  // the stream goes away with this frame
       boost::system::error_code ec;
@@ -473,7 +497,7 @@ Task<void> open_stream(Context ctx, std::shared_ptr<Stream> stream, std::shared_
   // Connection lifetime: a random 80-100% of write_timeout (minus dispatch_timeout), and
   // never past a random 80-100% of the time left until the token's exp.
   auto now = Clock::now();
-  std::optional<Clock::time_point> end;
+  auto& end = stream->end;
   if (config.write_timeout > Duration::zero()) {
     auto d = std::chrono::duration_cast<Duration>(config.write_timeout * random_fraction()) - config.dispatch_timeout;
     end = now + std::max(d, Duration(std::chrono::milliseconds(100)));
@@ -482,7 +506,7 @@ Task<void> open_stream(Context ctx, std::shared_ptr<Stream> stream, std::shared_
     auto left = std::chrono::seconds(*claims->exp) - std::chrono::duration_cast<std::chrono::seconds>(
                                                          std::chrono::system_clock::now().time_since_epoch());
     auto cap = now + std::chrono::duration_cast<Duration>(left * random_fraction());
-    if (!end || cap < *end) end = cap;
+    if (cap < end) end = cap;
   }
 
   std::string head = build_headers(req, config, reply_cursor, stream->chunked);
@@ -498,13 +522,13 @@ Task<void> open_stream(Context ctx, std::shared_ptr<Stream> stream, std::shared_
   }
   if (!ok || req.method() == http::verb::head) {
     progress.registered = progress.announced = false;  // finish_stream undoes both
-    co_await finish_stream(ctx, stream, sub, false);
+    co_await finish_stream(stream, false);
     co_return;
   }
   // Streams live long and are many: the stream continues on its own (a writer that holds a
   // coroutine only while busy), and this coroutine (with the request, the session and their
   // buffers) ends here.
-  start_stream(ctx, stream, sub, end);
+  start_stream(stream);
 }
 
 }  // namespace

@@ -49,8 +49,24 @@ void erase_one(std::vector<Subscriber*>& v, Subscriber* s) {
 }
 }  // namespace
 
+namespace {
+/// The shortest period a stream waits for (heartbeat, dispatch_timeout, write_timeout): the
+/// wheel's tick is a fraction of it.
+Duration shortest_stream_period(const Config& config) {
+  Duration shortest = std::chrono::seconds(5);
+  for (Duration d : {config.heartbeat_interval, config.dispatch_timeout, config.write_timeout})
+    if (d > Duration::zero()) shortest = std::min(shortest, d);
+  return shortest;
+}
+}  // namespace
+
 Shard::Shard(unsigned index, const Config& config, FlowGate& gate)
-    : index_(index), config_(config), gate_(gate), matcher_(config.topic_selector_cache) {}
+    : index_(index), config_(config), gate_(gate), matcher_(config.topic_selector_cache) {
+  timers_ = std::make_unique<TimerWheel>(context_.get_executor(),
+                                         TimerWheel::resolution_for(shortest_stream_period(config)));
+}
+
+Shard::~Shard() { timers_->stop(); }  // its timer goes before the io_context; the wheel after
 
 bool Shard::can_receive(const Subscriber& s, const Update& u) { return may_receive(matcher_, s, u); }
 
@@ -168,7 +184,7 @@ Task<void> Shard::replay_next(std::shared_ptr<Subscriber> s) {
       std::vector<std::pair<Seq, Frame>>().swap(s->held);
     }
   }
-  s->wake_timer().cancel();
+  if (s->sink) s->sink->wake();
 }
 
 void Shard::unsubscribe(const std::shared_ptr<Subscriber>& s) {

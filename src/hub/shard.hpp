@@ -29,6 +29,7 @@
 #include "core/flow_gate.hpp"
 #include "core/task.hpp"
 #include "hub/subscriber.hpp"
+#include "hub/timer_wheel.hpp"
 #include "hub/topic_selector.hpp"
 #include "model/update.hpp"
 
@@ -45,12 +46,19 @@ class Shard {
  public:
   /// `gate` counts the records waiting in this shard's inbox (flow control, see FlowGate).
   Shard(unsigned index, const Config& config, FlowGate& gate);
+  ~Shard();
+  Shard(const Shard&) = delete;
+  Shard& operator=(const Shard&) = delete;
   /// The backend history is read from (before the first subscribe).
   void attach(Backend& backend) { backend_ = &backend; }
 
   unsigned index() const { return index_; }
   boost::asio::io_context& context() { return context_; }
   TopicMatcher& matcher() { return matcher_; }
+  /// The deadlines of this shard's streams (heartbeats, connection ends, write deadlines):
+  /// shard thread. It outlives the io_context, so an entry may be cancelled while the
+  /// context destroys what still holds it.
+  TimerWheel& timers() { return *timers_; }
   const Config& config() const { return config_; }
 
   /// Registers a subscriber (shard thread). With a cursor, the subscriber starts in replay:
@@ -124,6 +132,7 @@ class Shard {
   FlowGate& gate_;
   Backend* backend_ = nullptr;
   AsyncEvent drained_;
+  std::unique_ptr<TimerWheel> timers_;  ///< declared before context_: destroyed after it
   boost::asio::io_context context_{1};
   TopicMatcher matcher_;
   std::unordered_set<std::shared_ptr<Subscriber>> all_;

@@ -22,7 +22,7 @@ bool Subscriber::push(Frame frame) {
     return false;
   }
   queue_.push_back(std::move(frame));
-  wake_.cancel();
+  if (sink) sink->wake();
   return true;
 }
 
@@ -31,7 +31,6 @@ void Subscriber::close() {
   closed_ = true;
   queue_.clear();
   open = false;
-  wake_.cancel();
   if (Sink* s = sink) {
     sink = nullptr;
     s->abort();

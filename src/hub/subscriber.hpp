@@ -29,9 +29,8 @@ class Subscriber {
  public:
   /// `queue_capacity` frames and `queue_bytes` bytes may wait in the queue (at least one
   /// frame is always taken, however large).
-  Subscriber(ShardExecutor executor, std::size_t queue_capacity,
-             std::size_t queue_bytes = static_cast<std::size_t>(-1))
-      : wake_(executor), capacity_(queue_capacity), byte_budget_(queue_bytes) {}
+  explicit Subscriber(std::size_t queue_capacity, std::size_t queue_bytes = static_cast<std::size_t>(-1))
+      : capacity_(queue_capacity), byte_budget_(queue_bytes) {}
 
   std::string id;                                      ///< urn:uuid:<UUIDv4>
   std::vector<std::string> topics;                     ///< requested selectors
@@ -39,7 +38,7 @@ class Subscriber {
   std::optional<nlohmann::json> payload;               ///< mercure.payload
   std::string remote_addr;
 
-  /// Queues a frame and wakes the writer. Returns false (and closes the subscriber) when
+  /// Queues a frame and wakes the writer (Sink::wake). Returns false (and closes the subscriber) when
   /// the queue is full (frames or bytes): a reader that cannot keep up is disconnected and
   /// reconnects with Last-Event-ID.
   bool push(Frame frame);
@@ -54,8 +53,12 @@ class Subscriber {
   /// the stream goes away: a plain pointer, no hook objects (idle subscribers are many).
   class Sink {
    public:
-    /// Aborts the connection (cancels a pending write).
+    /// Aborts the connection (cancels a pending write) and wakes the writer, which ends.
     virtual void abort() = 0;
+    /// Wakes the stream's writer when it is parked (frames were queued, or the replay moved
+    /// on); nothing when it is busy, since a busy writer looks at the queue before parking.
+    /// Never runs the writer inside the call.
+    virtual void wake() = 0;
     /// Writes the leading frames of `frames` to the socket at once, in one gathered send,
     /// when nothing is in flight, without waking the writer; what the kernel does not take
     /// of them the stream keeps and its writer finishes. Returns how many frames it took
@@ -74,7 +77,6 @@ class Subscriber {
   FrameQueue& queue() { return queue_; }
   std::size_t capacity() const { return capacity_; }
   std::size_t byte_budget() const { return byte_budget_; }
-  ShardTimer& wake_timer() { return wake_; }
 
   // Replay bookkeeping (see Shard::subscribe).
   bool replaying = false;  ///< history is still being read from the transport
@@ -97,7 +99,6 @@ class Subscriber {
 
  private:
   FrameQueue queue_;
-  ShardTimer wake_;
   std::size_t capacity_;
   std::size_t byte_budget_;
   bool closed_ = false;

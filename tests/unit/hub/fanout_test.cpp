@@ -53,6 +53,7 @@ struct Recorder final : Subscriber::Sink {
     s.open = true;
   }
   void abort() override { ++aborted; }
+  void wake() override {}
   std::size_t write_now(std::span<const Frame* const> frames) override {
     if (during_write) during_write();
     std::size_t n = std::min(accept, frames.size());
@@ -69,7 +70,7 @@ class FanoutTest : public ::testing::Test {
 
   std::shared_ptr<Subscriber> subscribe(const std::string& topic = "t", std::size_t frames = 1000,
                                         std::size_t bytes = static_cast<std::size_t>(-1)) {
-    auto s = std::make_shared<Subscriber>(shard_.context().get_executor(), frames, bytes);
+    auto s = std::make_shared<Subscriber>(frames, bytes);
     s->id = "sub";
     s->topics = {topic};
     test::run_task(shard_.context(), shard_.subscribe(s, std::nullopt)).value();  // no cursor: no backend read
@@ -203,13 +204,12 @@ TEST_F(FanoutTest, TheFlushLetsOtherWorkRunBetweenSlices) {
 }
 
 TEST(SubscriberBudget, AReaderOverItsByteBudgetIsEvictedButOneLargeFrameIsAlwaysTaken) {
-  boost::asio::io_context io;
-  Subscriber s(io.get_executor(), 1000, 100);
+  Subscriber s(1000, 100);
   auto frame = [](std::size_t n) { return std::make_shared<const std::string>(std::string(n, 'x')); };
   EXPECT_TRUE(s.push(frame(500)));  // larger than the budget, but the queue was empty
   EXPECT_FALSE(s.push(frame(1)));   // the queue holds 500 bytes: over
   EXPECT_TRUE(s.closed());
-  Subscriber t(io.get_executor(), 1000, 100);
+  Subscriber t(1000, 100);
   EXPECT_TRUE(t.push(frame(60)));
   EXPECT_TRUE(t.push(frame(40)));  // exactly at the budget
   EXPECT_EQ(t.queue().bytes(), 100u);
@@ -222,8 +222,7 @@ TEST(SubscriberBudget, AReaderOverItsByteBudgetIsEvictedButOneLargeFrameIsAlways
 }
 
 TEST(SubscriberBudget, AReaderOverItsFrameLimitIsEvicted) {
-  boost::asio::io_context io;
-  Subscriber s(io.get_executor(), 2);
+  Subscriber s(2);
   auto frame = std::make_shared<const std::string>("f");
   EXPECT_TRUE(s.push(frame));
   EXPECT_TRUE(s.push(frame));

@@ -78,7 +78,7 @@ struct Rig {
   Seq publish(UpdatePtr u) { return test::run_task(shard.context(), backend.publish(std::move(u))).value(); }
   void publish(std::string id) { publish(make_update(std::move(id), {"t"})); }
   std::shared_ptr<Subscriber> subscriber(std::size_t capacity = 1000) {
-    auto s = std::make_shared<Subscriber>(shard.context().get_executor(), capacity);
+    auto s = std::make_shared<Subscriber>(capacity);
     s->topics = {"t"};
     return s;
   }
@@ -96,7 +96,7 @@ class ShardTest : public ::testing::Test {
   std::shared_ptr<Subscriber> subscriber(std::vector<std::string> topics,
                                          std::optional<std::vector<std::string>> may_see = std::nullopt,
                                          std::size_t capacity = 1000) {
-    auto s = std::make_shared<Subscriber>(shard_.context().get_executor(), capacity);
+    auto s = std::make_shared<Subscriber>(capacity);
     s->id = "sub";
     s->topics = std::move(topics);
     s->may_see = std::move(may_see);
@@ -203,7 +203,9 @@ TEST_F(ShardTest, SlowReaderIsEvictedWithoutAffectingOthers) {
   auto fast = subscriber({"t"});
   struct CountingSink final : Subscriber::Sink {
     int aborted = 0;
+    int woken = 0;
     void abort() override { ++aborted; }
+    void wake() override { ++woken; }
     std::size_t write_now(std::span<const Frame* const>) override { return 0; }  // a full socket
   } sink;
   slow->sink = &sink;
@@ -212,6 +214,7 @@ TEST_F(ShardTest, SlowReaderIsEvictedWithoutAffectingOthers) {
   for (int i = 0; i < 5; ++i) publish(make_update(std::to_string(i), {"t"}));
   EXPECT_TRUE(slow->closed());
   EXPECT_EQ(sink.aborted, 1);
+  EXPECT_EQ(sink.woken, 3) << "each frame queued behind the full socket wakes the writer";
   EXPECT_EQ(fast->queue().size(), 5u);
 }
 

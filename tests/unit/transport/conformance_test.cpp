@@ -569,7 +569,7 @@ TEST_P(Conformance, ReplayHandoverWhilePublishersRunHasNoGapAndNoDuplicate) {
     }
   });
   eventually([&] { return acked.load() >= 200; });
-  auto s = std::make_shared<Subscriber>(shard.context().get_executor(), 100000);
+  auto s = std::make_shared<Subscriber>(100000);
   s->topics = {"https://example.com/t"};
   auto subscribed = boost::asio::co_spawn(shard.context(), shard.subscribe(s, std::string("h99")), boost::asio::use_future);
   ASSERT_TRUE(subscribed.get().value().cursor_found);
