@@ -37,13 +37,17 @@ void fill_random(std::array<std::uint8_t, 16>& b, int from) {
 }
 }  // namespace
 
-std::string make_urn_uuid_v4() {
-  std::array<std::uint8_t, 16> b{};
-  fill_random(b, 0);
-  b[6] = (b[6] & 0x0f) | 0x40;
-  b[8] = (b[8] & 0x3f) | 0x80;
-  return format(b);
+Uuid Uuid::random_v4() {
+  Uuid u;
+  fill_random(u.bytes, 0);
+  u.bytes[6] = (u.bytes[6] & 0x0f) | 0x40;
+  u.bytes[8] = (u.bytes[8] & 0x3f) | 0x80;
+  return u;
 }
+
+std::string Uuid::urn() const { return format(bytes); }
+
+std::string make_urn_uuid_v4() { return Uuid::random_v4().urn(); }
 
 std::string make_urn_uuid_v7() {
   std::array<std::uint8_t, 16> b{};

@@ -272,8 +272,8 @@ Task<void> finish_stream(std::shared_ptr<Stream> stream, bool clean_end) {
   static const auto log = logger("subscribe");  // looked up once: the registry takes a lock
   if (stream->timed_out) metrics().slow_disconnected.inc();
   if (stream->timed_out)
-    log->info("subscriber_write_timeout subscriber={} reason=\"a write took longer than dispatch_timeout\"", sub->id);
-  log->debug("unsubscribed subscriber={} clean={}", sub->id, clean_end);
+    log->info("subscriber_write_timeout subscriber={} reason=\"a write took longer than dispatch_timeout\"", sub->id.urn());
+  if (log->should_log(spdlog::level::debug)) log->debug("unsubscribed subscriber={} clean={}", sub->id.urn(), clean_end);
 }
 
 Task<void> write_step(std::shared_ptr<Stream> stream);
@@ -284,7 +284,7 @@ void spawn_writer(std::shared_ptr<Stream> stream) {
   auto executor = stream->socket.get_executor();
   asio::co_spawn(executor, write_step(stream), [stream](std::exception_ptr e) {
     if (!e) return;
-    logger("subscribe")->error("stream_failed subscriber={} error=\"{}\"", stream->sub->id, describe_exception(e));
+    logger("subscribe")->error("stream_failed subscriber={} error=\"{}\"", stream->sub->id.urn(), describe_exception(e));
     auto executor = stream->socket.get_executor();
     asio::co_spawn(executor, finish_stream(stream, false), [](std::exception_ptr) {});
   });
@@ -421,7 +421,7 @@ Task<std::optional<Response>> handle_subscribe(Context ctx, tcp::socket& socket,
   stream->chunked = req.version() >= 11;
   auto sub = std::make_shared<Subscriber>(config.subscriber_queue_size, config.subscriber_queue_bytes);
   stream->sub = sub;
-  sub->id = make_urn_uuid_v4();
+  sub->id = Uuid::random_v4();
   sub->topics = std::move(topics);
   sub->remote_addr = std::move(remote_addr);
   if (claims) {
@@ -440,8 +440,8 @@ Task<std::optional<Response>> handle_subscribe(Context ctx, tcp::socket& socket,
   if (failure || progress.unavailable) {
     // Unexpected (500), or the backend failed (503): answer when the headers are not out
     // yet, log, and undo what was done.
-    if (failure) log->error("subscribe_failed subscriber={} error=\"{}\"", sub->id, describe_exception(failure));
-    else log->warn("subscribe_unavailable subscriber={} reason=\"the transport could not resolve the cursor\"", sub->id);
+    if (failure) log->error("subscribe_failed subscriber={} error=\"{}\"", sub->id.urn(), describe_exception(failure));
+    else log->warn("subscribe_unavailable subscriber={} reason=\"the transport could not resolve the cursor\"", sub->id.urn());
     if (progress.registered) ctx.shard.unsubscribe(sub);
     if (!progress.headers_sent) {
       auto res = failure ? make_response(req, config, http::status::internal_server_error, "Internal Server Error\n")
@@ -489,7 +489,8 @@ Task<void> open_stream(Context ctx, std::shared_ptr<Stream> stream, std::shared_
     co_return;
   }
   const ReplayOutcome& outcome = *subscribed;
-  log->debug("subscribed subscriber={} topics={} remote={}", sub->id, sub->topics.size(), sub->remote_addr);
+  if (log->should_log(spdlog::level::debug))
+    log->debug("subscribed subscriber={} topics={} remote={}", sub->id.urn(), sub->topics.size(), sub->remote_addr);
 
   std::optional<std::string> reply_cursor;
   if (cursor) reply_cursor = outcome.cursor_found && *cursor != "earliest" ? *cursor : std::string("earliest");

@@ -22,7 +22,7 @@ void warn_throttled(LogThrottle& throttle, const char* event, const std::string&
 
 SubscriberInfo subscriber_info(const Subscriber& s) {
   SubscriberInfo info;
-  info.id = s.id;
+  info.id = s.id.urn();
   info.topics = s.topics;
   if (s.payload) {
     constexpr auto kReplace = nlohmann::json::error_handler_t::replace;
@@ -31,7 +31,7 @@ SubscriberInfo subscriber_info(const Subscriber& s) {
     } else {
       static LogThrottle throttle;
       warn_throttled(throttle, "subscription_payload_omitted",
-                     "subscriber=" + s.id + " reason=\"the token's payload renders larger than 64 KiB\"");
+                     "subscriber=" + s.id.urn() + " reason=\"the token's payload renders larger than 64 KiB\"");
     }
   }
   return info;

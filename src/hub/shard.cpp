@@ -154,7 +154,7 @@ Task<void> Shard::replay_next(std::shared_ptr<Subscriber> s) {
   auto page = co_await backend_->read_after(s->last_seq, kReplayPage);
   if (s->closed()) co_return;  // closed meanwhile: nothing may be queued for it
   if (!page) {
-    logger("hub")->info("replay_interrupted subscriber={} reason=\"{}\"", s->id,
+    logger("hub")->info("replay_interrupted subscriber={} reason=\"{}\"", s->id.urn(),
                         page.error() == make_error_code(Errc::not_found) ? "history trimmed during replay"
                                                                           : page.error().message());
     s->close();

@@ -12,10 +12,10 @@ bool Subscriber::push(Frame frame) {
   if (over_frames || over_bytes) {
     static const auto log = logger("hub");  // looked up once: the registry takes a lock
     if (over_frames)
-      log->info("subscriber_evicted subscriber={} reason=\"queue full ({} updates): reading too slowly\"", id,
+      log->info("subscriber_evicted subscriber={} reason=\"queue full ({} updates): reading too slowly\"", id.urn(),
                 capacity_);
     else
-      log->info("subscriber_evicted subscriber={} reason=\"queue full ({} bytes): reading too slowly\"", id,
+      log->info("subscriber_evicted subscriber={} reason=\"queue full ({} bytes): reading too slowly\"", id.urn(),
                 byte_budget_);
     metrics().slow_disconnected.inc();
     close();

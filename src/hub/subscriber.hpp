@@ -14,6 +14,7 @@
 #include <boost/asio/io_context.hpp>
 #include <nlohmann/json.hpp>
 
+#include "core/uuid.hpp"
 #include "hub/frame_queue.hpp"
 #include "model/update.hpp"
 
@@ -32,7 +33,7 @@ class Subscriber {
   explicit Subscriber(std::size_t queue_capacity, std::size_t queue_bytes = static_cast<std::size_t>(-1))
       : capacity_(queue_capacity), byte_budget_(queue_bytes) {}
 
-  std::string id;                                      ///< urn:uuid:<UUIDv4>
+  Uuid id;                                             ///< a UUIDv4: id.urn() is the subscriber's id
   std::vector<std::string> topics;                     ///< requested selectors
   std::optional<std::vector<std::string>> may_see;     ///< mercure.subscribe; nullopt = anonymous
   std::optional<nlohmann::json> payload;               ///< mercure.payload

@@ -71,7 +71,6 @@ class FanoutTest : public ::testing::Test {
   std::shared_ptr<Subscriber> subscribe(const std::string& topic = "t", std::size_t frames = 1000,
                                         std::size_t bytes = static_cast<std::size_t>(-1)) {
     auto s = std::make_shared<Subscriber>(frames, bytes);
-    s->id = "sub";
     s->topics = {topic};
     test::run_task(shard_.context(), shard_.subscribe(s, std::nullopt)).value();  // no cursor: no backend read
     return s;

@@ -97,7 +97,6 @@ class ShardTest : public ::testing::Test {
                                          std::optional<std::vector<std::string>> may_see = std::nullopt,
                                          std::size_t capacity = 1000) {
     auto s = std::make_shared<Subscriber>(capacity);
-    s->id = "sub";
     s->topics = std::move(topics);
     s->may_see = std::move(may_see);
     return s;
