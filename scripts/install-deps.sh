@@ -49,4 +49,5 @@ fi
 
 if [ "${HERALD_WITH_BROWSER:-0}" = 1 ]; then
   "$(dirname "$0")/install-kafka.sh" >/dev/null
+  "$(dirname "$0")/install-pulsar.sh" >/dev/null  # Pulsar 4.0 standalone for the Pulsar client's tests
 fi

@@ -106,13 +106,57 @@ class PulsarStandalone:
             time.sleep(0.5)  # polling another process's admin API
         raise RuntimeError("pulsar did not become ready within %ss" % timeout)
 
-    def stop(self):
+    def halt(self, kill=False):
+        """Stops the broker process (SIGKILL with kill=True), keeping its data for start()."""
         if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
+            if kill:
+                self.proc.kill()
+            else:
+                self.proc.terminate()
             try:
                 self.proc.wait(30)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        self.log.close()
+        if getattr(self, "log", None):
+            self.log.close()
+
+    def stop(self):
+        self.halt()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def main():
+    """The C++ tests' fixture (tests/unit/support/pulsar_standalone.cpp): prints one JSON line
+    {"url", "web"} once the standalone is ready, then answers each command line ("stop",
+    "kill", "start") with "ok" or the error; at the end of its input it stops and cleans up."""
+    import json
+    import sys
+    try:
+        p = PulsarStandalone().start()
+    except Exception as e:  # the first line says why (missing Java or jars is a failure, not a skip)
+        print(json.dumps({"error": str(e)}), flush=True)
+        return 1
+    print(json.dumps({"url": p.url, "web": f"http://127.0.0.1:{p.web_port}"}), flush=True)
+    try:
+        for line in sys.stdin:
+            cmd = line.strip()
+            try:
+                if cmd == "stop":
+                    p.halt()
+                elif cmd == "kill":
+                    p.halt(kill=True)
+                elif cmd == "start":
+                    p.start()
+                else:
+                    raise ValueError("unknown command " + cmd)
+                print("ok", flush=True)
+            except Exception as e:
+                print("error: " + str(e).replace("\n", " "), flush=True)
+    finally:
+        p.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

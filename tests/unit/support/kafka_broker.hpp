@@ -5,7 +5,7 @@
 // failure, never a skip.
 #include <string>
 
-#include <sys/types.h>
+#include "support/fixture_process.hpp"
 
 namespace herald::test {
 
@@ -13,23 +13,16 @@ class KafkaBroker {
  public:
   /// Starts `brokers` brokers and waits (bounded) until every one answers. Throws on failure.
   explicit KafkaBroker(int brokers = 1);
-  ~KafkaBroker();
-  KafkaBroker(const KafkaBroker&) = delete;
-  KafkaBroker& operator=(const KafkaBroker&) = delete;
 
   /// host:port,... of every broker.
   const std::string& bootstrap() const { return bootstrap_; }
   /// A kafka:// transport URL for `topic`, with more query parameters.
   std::string url(const std::string& topic, const std::string& query = "") const;
   /// "kill I", "stop I", "start I" (waits until it answers): throws unless the fixture says ok.
-  void command(const std::string& line);
+  void command(const std::string& line) { fixture_.command(line); }
 
  private:
-  std::string read_line(int timeout_seconds);
-
-  pid_t pid_ = -1;
-  int to_child_ = -1, from_child_ = -1;
-  std::string buffer_;
+  FixtureProcess fixture_;
   std::string bootstrap_;
 };
 
