@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 seconds="${1:-10}"
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(http_request form topic jwt config redis_reply update_codec pg_url)
+[ ${#targets[@]} -gt 0 ] || targets=(http_request form topic jwt config redis_reply update_codec pg_url pulsar_frame)
 
 # HERALD_FUZZ_BUILD_TYPE=Debug (what CI's short runs use) builds at -O0 in build-fuzz-debug/: half
 # the compile time, slower executions; long runs want the default, RelWithDebInfo, in build-fuzz/.
