@@ -133,9 +133,8 @@ struct Stream final : Subscriber::Sink, TimerWheel::Entry, std::enable_shared_fr
   }
   void wake() override {
     if (!parked) return;
-    parked = false;
     shard.timers().cancel(*this);
-    spawn_writer(shared_from_this());  // the client watch holds the stream while it is parked
+    resume();
   }
   void abort_socket() {
     boost::system::error_code ec;
@@ -150,9 +149,12 @@ struct Stream final : Subscriber::Sink, TimerWheel::Entry, std::enable_shared_fr
       abort_socket();
       return;
     }
-    if (!parked) return;
+    if (parked) resume();  // a heartbeat or the end is due
+  }
+  /// Restarts the parked writer (its wheel entry is no longer scheduled).
+  void resume() {
     parked = false;
-    spawn_writer(shared_from_this());  // a heartbeat or the end is due
+    spawn_writer(shared_from_this());  // the client watch holds the stream while it is parked
   }
 };
 

@@ -24,12 +24,6 @@ namespace {
 constexpr auto kPingEvery = std::chrono::seconds(30);
 constexpr auto kSilenceLimit = std::chrono::seconds(90);
 constexpr int kProtocolVersion = 19;  // v12 has GET_LAST_MESSAGE_ID; 19 is what current clients send
-
-proto::BaseCommand command_of(CommandType type) {
-  proto::BaseCommand c;
-  c.set_type(static_cast<int>(type));
-  return c;
-}
 }  // namespace
 
 /// A request or a send waiting for its answer: the timer is the wait (cancelled by the answer).
@@ -86,7 +80,7 @@ Task<Result<void>> PulsarConnection::connect(std::string host, std::uint16_t por
   last_read_ = std::chrono::steady_clock::now();
   asio::co_spawn(io, read_loop(), asio::detached);
 
-  auto hello = command_of(CommandType::kConnect);
+  auto hello = pulsar::make_command(CommandType::kConnect);
   auto* c = hello.mutable_connect();
   c->set_client_version(std::string("Herald ") + HERALD_VERSION);
   c->set_protocol_version(kProtocolVersion);
@@ -136,7 +130,7 @@ Task<Result<proto::MessageIdData>> PulsarConnection::send(std::uint64_t producer
                                                           Duration timeout) {
   if (!open_) co_return make_error_code(Errc::closed);
   auto self = shared_from_this();
-  auto cmd = command_of(CommandType::kSend);
+  auto cmd = pulsar::make_command(CommandType::kSend);
   cmd.mutable_send()->set_producer_id(producer_id);
   cmd.mutable_send()->set_sequence_id(sequence_id);
   auto key = std::make_pair(producer_id, sequence_id);
@@ -218,7 +212,7 @@ Task<void> PulsarConnection::keep_alive() {
       close("the broker has been silent for 90 s");
       co_return;
     }
-    post(command_of(CommandType::kPing));
+    post(pulsar::make_command(CommandType::kPing));
   }
 }
 
@@ -266,7 +260,7 @@ void PulsarConnection::dispatch(pulsar::Frame&& frame) {
       if (auto it = consumers_.find(id); it != consumers_.end()) it->second(std::move(frame));
       return;
     }
-    case CommandType::kPing: post(command_of(CommandType::kPong)); return;
+    case CommandType::kPing: post(pulsar::make_command(CommandType::kPong)); return;
     case CommandType::kCloseProducer:
     case CommandType::kCloseConsumer:
       // The broker moved the topic (unload, failover): start over with a fresh lookup.

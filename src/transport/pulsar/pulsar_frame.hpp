@@ -44,6 +44,13 @@ enum class CommandType : std::int32_t {
   kGetLastMessageIdResponse = 30,
 };
 
+/// A BaseCommand of `type`, its body to be filled in.
+inline proto::BaseCommand make_command(CommandType type) {
+  proto::BaseCommand c;
+  c.set_type(static_cast<std::int32_t>(type));
+  return c;
+}
+
 /// The largest frame accepted from the broker: its default maxMessageSize (5 MiB) plus room
 /// for the command and the metadata.
 constexpr std::size_t kMaxFrameSize = 5 * 1024 * 1024 + 64 * 1024;

@@ -36,11 +36,6 @@ class PulsarEnvironment : public ::testing::Environment {
 };
 const auto* const kEnvironment = ::testing::AddGlobalTestEnvironment(new PulsarEnvironment);
 
-proto::BaseCommand command_of(CommandType type) {
-  proto::BaseCommand c;
-  c.set_type(static_cast<int>(type));
-  return c;
-}
 
 std::string fresh_topic() { return "persistent://public/default/t-" + Uuid::random_v4().urn().substr(9); }
 
@@ -72,7 +67,7 @@ class PulsarConnectionTest : public ::testing::Test {
   /// LOOKUP: the broker takes the topic's bundle on (a producer before it is refused with
   /// ServiceNotReady, "Please redo the lookup"). Returns the answer.
   proto::CommandLookupTopicResponse lookup(PulsarConnection& c, const std::string& topic) {
-    auto cmd = command_of(CommandType::kLookup);
+    auto cmd = pulsar::make_command(CommandType::kLookup);
     std::uint64_t req = c.next_id();
     cmd.mutable_lookuptopic()->set_topic(topic);
     cmd.mutable_lookuptopic()->set_request_id(req);
@@ -85,7 +80,7 @@ class PulsarConnectionTest : public ::testing::Test {
   /// Creates a producer on `topic` (after its lookup); returns its id.
   std::uint64_t producer(PulsarConnection& c, const std::string& topic) {
     lookup(c, topic);
-    auto cmd = command_of(CommandType::kProducer);
+    auto cmd = pulsar::make_command(CommandType::kProducer);
     std::uint64_t id = c.next_id(), req = c.next_id();
     cmd.mutable_producer()->set_topic(topic);
     cmd.mutable_producer()->set_producer_id(id);
@@ -141,7 +136,7 @@ TEST_F(PulsarConnectionTest, SendsAreReceiptedInOrderAndAReaderStartsAtAGivenId)
     ids.push_back(*id);
   }
   // A reader: non-durable, exclusive, from the 10th message.
-  auto sub = command_of(CommandType::kSubscribe);
+  auto sub = pulsar::make_command(CommandType::kSubscribe);
   std::uint64_t consumer = c->next_id(), req = c->next_id();
   auto* s = sub.mutable_subscribe();
   s->set_topic(topic);
@@ -158,7 +153,7 @@ TEST_F(PulsarConnectionTest, SendsAreReceiptedInOrderAndAReaderStartsAtAGivenId)
   auto ok = run(c->request(sub, req, 20s));
   ASSERT_TRUE(ok);
   ASSERT_EQ(ok->command.type(), static_cast<int>(CommandType::kSuccess));
-  auto flow = command_of(CommandType::kFlow);
+  auto flow = pulsar::make_command(CommandType::kFlow);
   flow.mutable_flow()->set_consumer_id(consumer);
   flow.mutable_flow()->set_messagepermits(100);
   c->post(flow);
@@ -170,7 +165,7 @@ TEST_F(PulsarConnectionTest, SendsAreReceiptedInOrderAndAReaderStartsAtAGivenId)
   ASSERT_EQ(got.size(), 11u);
   for (std::size_t i = 0; i < 11; ++i) EXPECT_EQ(got[i], "update " + std::to_string(9 + i));
 
-  auto last = command_of(CommandType::kGetLastMessageId);
+  auto last = pulsar::make_command(CommandType::kGetLastMessageId);
   std::uint64_t lreq = c->next_id();
   last.mutable_getlastmessageid()->set_consumer_id(consumer);
   last.mutable_getlastmessageid()->set_request_id(lreq);
@@ -183,7 +178,7 @@ TEST_F(PulsarConnectionTest, SendsAreReceiptedInOrderAndAReaderStartsAtAGivenId)
 
 TEST_F(PulsarConnectionTest, AnErrorAnswerNamesTheBrokersError) {
   auto c = connect();
-  auto cmd = command_of(CommandType::kProducer);
+  auto cmd = pulsar::make_command(CommandType::kProducer);
   std::uint64_t req = c->next_id();
   cmd.mutable_producer()->set_topic("persistent://no-such-tenant/default/t");
   cmd.mutable_producer()->set_producer_id(c->next_id());
@@ -205,7 +200,7 @@ TEST_F(PulsarConnectionTest, AKilledBrokerFailsPendingRequestsAndClosesOnce) {
     why = reason;
   });
   standalone->command("kill");
-  auto cmd = command_of(CommandType::kLookup);
+  auto cmd = pulsar::make_command(CommandType::kLookup);
   std::uint64_t req = c->next_id();
   cmd.mutable_lookuptopic()->set_topic(fresh_topic());
   cmd.mutable_lookuptopic()->set_request_id(req);

@@ -8,8 +8,7 @@ namespace herald::pulsar {
 namespace {
 
 proto::BaseCommand ping() {
-  proto::BaseCommand c;
-  c.set_type(static_cast<int>(CommandType::kPing));
+  auto c = make_command(CommandType::kPing);
   c.mutable_ping();
   return c;
 }
